@@ -1,0 +1,123 @@
+"""``osler`` — run the server, load data, manage the database.
+
+Every user mistake ends in one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from osler.config import load_settings
+from osler.fhir.outcome import FhirError
+
+app = typer.Typer(
+    help="Osler: an open-source EHR and health-data platform. "
+    "Start with `osler db upgrade`, then `osler serve`; load data with `osler load`.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Manage the Chronicle database (schema migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
+    port: int = typer.Option(None, help="TCP port [default: 8000]."),
+    workers: int = typer.Option(None, help="Worker processes; use one per core in production [default: 1]."),
+) -> None:
+    """Serve the FHIR R4 API at http://HOST:PORT/fhir (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from osler.chronicle.database import make_engine
+    from osler.chronicle.migrations_runner import upgrade
+
+    try:
+        settings = load_settings(host=host, port=port, workers=workers)
+        engine = make_engine(settings.resolved_database_url)
+        upgrade(engine)  # workers must not race each other to create the schema
+        engine.dispose()
+    except Exception as error:  # a bad URL or unreachable database: one line, not a traceback
+        fail(f"cannot open the database: {error}")
+    # Workers are separate processes: hand them the resolved settings through the environment.
+    os.environ["OSLER_HOME"] = str(settings.home)
+    if settings.database_url:
+        os.environ["OSLER_DATABASE_URL"] = settings.database_url
+    console.print(f"Osler FHIR API on http://{settings.host}:{settings.port}/fhir "
+                  f"({settings.workers} worker{'s' if settings.workers > 1 else ''})")
+    uvicorn.run("osler.interfaces.fhir_api:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level="warning", access_log=False)
+
+
+@app.command()
+def load(paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON (.ndjson) files or folders.")) -> None:
+    """Load transaction/batch Bundles and NDJSON files. Re-running skips what is already loaded."""
+    from osler.chronicle.bulk_load import LoadReport, find_files, load_file
+    from osler.chronicle.store import Chronicle
+
+    try:
+        files = find_files(paths)
+    except FhirError as error:
+        fail(error.message)
+    if not files:
+        fail("no .json or .ndjson files found in the given paths")
+    chronicle = Chronicle.from_settings(load_settings())
+    report = LoadReport()
+    started = time.perf_counter()
+    columns = (TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[rate]}"))
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("load", total=len(files), rate="")
+        for path in files:
+            load_file(chronicle, path, report)
+            elapsed = time.perf_counter() - started
+            progress.update(task, advance=1, rate=f"{report.resources / elapsed:,.0f} resources/s")
+    chronicle.close()
+    elapsed = time.perf_counter() - started
+    rate = report.resources / elapsed if elapsed else 0.0
+    console.print(f"loaded {report.resources:,} resources from {report.loaded_units} unit(s), "
+                  f"skipped {report.skipped_units} already loaded, in {elapsed:.1f} s — {rate:,.0f} resources/s")
+    for source, message in report.failures:
+        console.print(f"[red]failed[/red] {source}: {message}", highlight=False)
+    if report.failures:
+        raise typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    from osler.chronicle.database import make_engine
+    from osler.chronicle.migrations_runner import current_revision, upgrade
+
+    settings = load_settings()
+    try:
+        engine = make_engine(settings.resolved_database_url)
+        upgrade(engine)
+        console.print(f"database at revision {current_revision(engine)}: {engine.url.render_as_string()}")
+    except Exception as error:
+        fail(f"cannot upgrade the database: {error}")
+
+
+def main() -> None:
+    try:
+        app()
+    except ValueError as error:  # bad settings
+        console.print(f"[red]error:[/red] {error}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
