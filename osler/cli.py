@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the Chronicle database (schema migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> None:
@@ -65,7 +65,7 @@ def serve(
 @app.command()
 def load(paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON (.ndjson) files or folders.")) -> None:
     """Load transaction/batch Bundles and NDJSON files. Re-running skips what is already loaded."""
-    from osler.chronicle.bulk_load import LoadReport, find_files, load_file
+    from osler.chronicle.bulk_load import LoadReport, count_units, find_files, load_file
     from osler.chronicle.store import Chronicle
 
     try:
@@ -80,11 +80,14 @@ def load(paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON 
     columns = (TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[rate]}"))
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("load", total=len(files), rate="")
-        for path in files:
-            load_file(chronicle, path, report)
+        task = progress.add_task("load", total=sum(count_units(path) for path in files), rate="")
+
+        def advance(_: object) -> None:
             elapsed = time.perf_counter() - started
             progress.update(task, advance=1, rate=f"{report.resources / elapsed:,.0f} resources/s")
+
+        for path in files:
+            load_file(chronicle, path, report, advance)
     chronicle.close()
     elapsed = time.perf_counter() - started
     rate = report.resources / elapsed if elapsed else 0.0

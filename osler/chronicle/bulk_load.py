@@ -8,7 +8,8 @@ skips exactly what is already in, even after a crash mid-way.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import tarfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,20 @@ class LoadReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+def file_kind(path: Path) -> str | None:
+    """"json", "ndjson", "archive" or None. Stray quotes after the extension (seen in real archives)
+    are tolerated."""
+    name = path.name.rstrip("\"'").lower()
+    if name.endswith((".tgz", ".tar.gz", ".tar")):
+        return "archive"
+    return {".json": "json", ".ndjson": "ndjson"}.get(Path(name).suffix)
+
+
 def find_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file()))
+            files.extend(sorted(p for p in path.rglob("*") if file_kind(p) and p.is_file()))
         elif path.is_file():
             files.append(path)
         else:
@@ -56,9 +66,41 @@ def find_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def count_units(path: Path) -> int:
+    """How many units a file holds, for the progress bar (reads archives and NDJSON once more)."""
+    kind = file_kind(path)
+    if kind == "archive":
+        try:
+            with tarfile.open(path) as archive:
+                return sum(1 for m in archive if m.isfile() and file_kind(Path(m.name)) in ("json", "ndjson"))
+        except tarfile.TarError:
+            return 1
+    if kind == "ndjson":
+        with path.open("rb") as handle:
+            lines = sum(1 for line in handle if line.strip())
+        return max(1, -(-lines // NDJSON_CHUNK))
+    return 1
+
+
 def units_of(path: Path) -> Iterator[LoadUnit]:
-    data = path.read_bytes()
-    if path.suffix == ".ndjson":
+    """The units of one file; a tar archive yields the units of each JSON/NDJSON member in turn."""
+    if file_kind(path) != "archive":
+        yield from units_of_bytes(path, path.read_bytes())
+        return
+    try:
+        with tarfile.open(path) as archive:
+            for member in archive:
+                if member.isfile() and file_kind(Path(member.name)) in ("json", "ndjson"):
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        yield from units_of_bytes(Path(f"{path}!{member.name}"), handle.read())
+    except tarfile.TarError as error:
+        yield LoadUnit(hashlib.sha256(path.read_bytes()).hexdigest(), str(path), None,
+                       f"not a readable archive: {error}")
+
+
+def units_of_bytes(path: Path, data: bytes) -> Iterator[LoadUnit]:
+    if file_kind(path) == "ndjson":
         lines = [line for line in data.splitlines() if line.strip()]
         for start in range(0, len(lines), NDJSON_CHUNK):
             chunk = lines[start:start + NDJSON_CHUNK]
@@ -121,14 +163,17 @@ def load_unit(chronicle: Chronicle, unit: LoadUnit) -> int:
     return len(results)
 
 
-def load_file(chronicle: Chronicle, path: Path, report: LoadReport) -> None:
+def load_file(chronicle: Chronicle, path: Path, report: LoadReport,
+              on_unit: Callable[[LoadUnit], None] | None = None) -> None:
     """Load every unit of one file not yet in the ledger; failures are reported, not raised."""
     for unit in units_of(path):
         if already_loaded(chronicle, unit.key):
             report.skipped_units += 1
-            continue
-        try:
-            report.resources += load_unit(chronicle, unit)
-            report.loaded_units += 1
-        except FhirError as error:
-            report.failures.append((unit.source, error.message))
+        else:
+            try:
+                report.resources += load_unit(chronicle, unit)
+                report.loaded_units += 1
+            except FhirError as error:
+                report.failures.append((unit.source, error.message))
+        if on_unit is not None:
+            on_unit(unit)
