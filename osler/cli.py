@@ -63,9 +63,12 @@ def serve(
 
 
 @app.command()
-def load(paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON (.ndjson) files or folders.")) -> None:
+def load(
+    paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON (.ndjson) files, folders, .tgz archives."),
+    jobs: int = typer.Option(os.cpu_count() or 1, help="Worker processes validating and indexing in parallel."),
+) -> None:
     """Load transaction/batch Bundles and NDJSON files. Re-running skips what is already loaded."""
-    from osler.chronicle.bulk_load import LoadReport, count_units, find_files, load_file
+    from osler.chronicle.bulk_load import LoadReport, count_units, find_files, load_file, load_files_parallel
     from osler.chronicle.store import Chronicle
 
     try:
@@ -74,7 +77,8 @@ def load(paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON 
         fail(error.message)
     if not files:
         fail("no .json or .ndjson files found in the given paths")
-    chronicle = Chronicle.from_settings(load_settings())
+    settings = load_settings()
+    chronicle = Chronicle.from_settings(settings)
     report = LoadReport()
     started = time.perf_counter()
     columns = (TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -86,8 +90,11 @@ def load(paths: list[Path] = typer.Argument(..., help="Bundle (.json) or NDJSON 
             elapsed = time.perf_counter() - started
             progress.update(task, advance=1, rate=f"{report.resources / elapsed:,.0f} resources/s")
 
-        for path in files:
-            load_file(chronicle, path, report, advance)
+        if jobs > 1:
+            load_files_parallel(chronicle, settings.resolved_database_url, files, report, jobs, advance)
+        else:
+            for path in files:
+                load_file(chronicle, path, report, advance)
     chronicle.close()
     elapsed = time.perf_counter() - started
     rate = report.resources / elapsed if elapsed else 0.0

