@@ -81,23 +81,50 @@ def test_patch_json_patch(client: TestClient) -> None:
     assert patched.status_code == 200 and patched.json()["gender"] == "female"
 
 
-def test_search_paging_links_and_total(client: TestClient) -> None:
-    for n in range(7):
-        client.post("/fhir/Patient", json=patient(identifier=[{"system": "urn:mrn", "value": str(n)}]),
-                    headers=FHIR)
-    first = client.get("/fhir/Patient", params={"name": "chalmers", "_count": 3}).json()
-    assert first["type"] == "searchset" and first["total"] == 7 and len(first["entry"]) == 3
-    seen = [e["resource"]["id"] for e in first["entry"]]
-    next_url = next(link["url"] for link in first["link"] if link["relation"] == "next")
-    # A write between pages must not shift them.
-    client.post("/fhir/Patient", json=patient(), headers=FHIR)
-    while next_url:
-        page = client.get(next_url.split("/fhir", 1)[1].join(["/fhir", ""])).json()
-        seen += [e["resource"]["id"] for e in page["entry"]]
-        next_url = next((link["url"] for link in page["link"] if link["relation"] == "next"), None)
-    assert len(seen) == 7 and len(set(seen)) == 7
+def follow(client: TestClient, bundle: dict, relation: str = "next") -> dict | None:
+    url = next((link["url"] for link in bundle["link"] if link["relation"] == relation), None)
+    return client.get("/fhir" + url.split("/fhir", 1)[1]).json() if url else None
+
+
+def ids_of(bundle: dict) -> list[str]:
+    return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def create_patients(client: TestClient, count: int) -> list[str]:
+    return [client.post("/fhir/Patient", json=patient(identifier=[{"system": "urn:mrn", "value": str(n)}]),
+                        headers=FHIR).json()["id"] for n in range(count)]
+
+
+def test_keyset_paging_neither_repeats_nor_skips_while_data_changes(client: TestClient) -> None:
+    created = create_patients(client, 7)
+    page = client.get("/fhir/Patient", params={"name": "chalmers", "_count": 3}).json()
+    assert page["type"] == "searchset" and page["total"] == 7 and ids_of(page) == created[:3]
+    # Between pages: one already seen is deleted (offset paging would now skip one) and one is added.
+    client.delete(f"/fhir/Patient/{created[0]}")
+    late = client.post("/fhir/Patient", json=patient(), headers=FHIR).json()["id"]
+    seen = ids_of(page)
+    while (page := follow(client, page)) is not None:
+        seen += ids_of(page)
+    assert seen == [*created, late]
+    back = follow(client, client.get("/fhir/Patient", params={"name": "chalmers", "_count": 3}).json(), "last")
+    assert ids_of(back) == [created[5], created[6], late]
+    assert ids_of(follow(client, back, "previous")) == created[2:5]
+
+
+def test_sorted_paging_is_a_snapshot(client: TestClient) -> None:
+    created = create_patients(client, 7)
+    page = client.get("/fhir/Patient", params={"name": "chalmers", "_count": 3, "_sort": "-_id"}).json()
+    client.post("/fhir/Patient", json=patient(), headers=FHIR)  # not part of the frozen results
+    seen = ids_of(page)
+    while (page := follow(client, page)) is not None:
+        seen += ids_of(page)
+    assert seen == sorted(created, reverse=True)
+
+
+def test_summary_count(client: TestClient) -> None:
+    create_patients(client, 4)
     count_only = client.get("/fhir/Patient", params={"_summary": "count"}).json()
-    assert count_only["total"] == 8 and "entry" not in count_only
+    assert count_only["total"] == 4 and "entry" not in count_only
 
 
 def test_unknown_parameter_lenient_and_strict(client: TestClient) -> None:

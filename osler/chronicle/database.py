@@ -28,7 +28,8 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, durable: bool = True) -> Engine:
+    """``durable=False`` (SQLite only) skips fsync: for caches that may be lost in an OS crash."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -36,19 +37,19 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=16)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous="NORMAL" if durable else "OFF")
         return engine
     return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see begin_write).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA cache_size=-65536")
@@ -57,9 +58,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.info.pop("sqlite_begin", "BEGIN")
-        if mode:
-            connection.exec_driver_sql(mode)
+        connection.exec_driver_sql(connection.info.pop("sqlite_begin", "BEGIN"))
 
 
 @contextmanager
@@ -70,15 +69,6 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
             connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         with connection.begin():
             yield connection
-
-
-@contextmanager
-def single_read(engine: Engine) -> Iterator[Connection]:
-    """A connection for one SELECT: on SQLite it skips the explicit BEGIN, since one statement is
-    atomic on its own (the read-by-id hot path; ~30 % of its time was the extra BEGIN/ROLLBACK)."""
-    with engine.connect() as connection:
-        connection.info["sqlite_begin"] = None
-        yield connection
 
 
 @contextmanager

@@ -91,3 +91,4 @@ class SearchPage:
     elements: list[str] | None = None
     summary: str | None = None
     query_string: str = ""
+    cursors: dict[str, str] = field(default_factory=dict)  # keyset paging: link relation → _cursor

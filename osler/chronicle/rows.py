@@ -6,11 +6,12 @@ versioned, indexed) and call these inside the one database transaction that make
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from osler.chronicle.records import Actor, Stored
 from osler.chronicle.schema import (
@@ -47,6 +48,51 @@ _CURRENT = (select(resource.c.pk, resource.c.version, resource.c.last_updated, r
                    resource.c.deleted)
             .where(resource.c.res_type == bindparam("res_type"), resource.c.res_id == bindparam("res_id")))
 _CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
+
+
+class CurrentReader:
+    """Read-by-id through a DB-API cursor directly, with SQL compiled once for the engine's dialect.
+
+    Hand-written on purpose: SQLAlchemy's per-execute bookkeeping (connection wrapper, events,
+    result proxy, pool checkout) measured ~150 µs against ~10 µs for the SQLite query itself, and
+    read-by-id is the API's hottest path. Same SQL as ``current_row``. Each thread keeps one
+    autocommit connection, so every read sees the latest committed version.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        compiled = _CURRENT.compile(dialect=engine.dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        self._positional = bool(compiled.positional)
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            fairy = self._engine.raw_connection()
+            connection = fairy.driver_connection
+            fairy.detach()  # ours for this thread's lifetime, not the pool's
+            if hasattr(connection, "autocommit"):
+                connection.autocommit = True  # psycopg: no idle-in-transaction between reads
+            self._local.connection = connection
+        return connection
+
+    def current(self, res_type: str, res_id: str) -> Stored | None:
+        params: tuple[str, str] | dict[str, str] = (
+            (res_type, res_id) if self._positional else {"res_type": res_type, "res_id": res_id})
+        try:
+            cursor = self._connection().cursor()
+            cursor.execute(self._sql, params)
+        except self._engine.dialect.loaded_dbapi.Error:
+            self._local.connection = None  # a dropped connection: retry once on a new one
+            cursor = self._connection().cursor()
+            cursor.execute(self._sql, params)
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None:
+            return None
+        pk, version, last_updated, content, deleted = row
+        return Stored(res_type, res_id, version, last_updated, content, bool(deleted), pk)
 
 
 def current_row(conn: Connection, res_type: str, res_id: str, *, for_update: bool = False) -> Stored | None:

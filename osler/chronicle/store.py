@@ -19,11 +19,11 @@ from sqlalchemy import Connection, Engine, exc, select, text
 
 from osler.chronicle import history as history_queries
 from osler.chronicle.audit import AuditTrail
-from osler.chronicle.database import begin_read, begin_write, is_sqlite, make_engine, single_read
+from osler.chronicle.database import begin_read, begin_write, is_sqlite, make_engine
 from osler.chronicle.history import HistoryPage
 from osler.chronicle.migrations_runner import upgrade
 from osler.chronicle.records import SYSTEM, Actor, Change, SearchPage, Stored, WriteResult
-from osler.chronicle.rows import StaleVersion, apply_write, current_row
+from osler.chronicle.rows import CurrentReader, StaleVersion, apply_write, current_row
 from osler.chronicle.schema import change_feed
 from osler.chronicle.search import match_pks, parse_search
 from osler.chronicle.searching import Searcher
@@ -59,6 +59,7 @@ class Chronicle:
     def __init__(self, engine: Engine, *, audit_flush_seconds: float = 0.25, page_size: int = 20,
                  max_page_size: int = 1000, snapshot_ttl_seconds: int = 3600) -> None:
         self.engine = engine
+        self._reader = CurrentReader(engine)
         self.audit = AuditTrail(engine, audit_flush_seconds)
         self.searcher = Searcher(engine, self.audit, default_count=page_size, max_count=max_page_size,
                                  snapshot_ttl_us=snapshot_ttl_seconds * 1_000_000)
@@ -78,13 +79,13 @@ class Chronicle:
 
     def close(self) -> None:
         self.audit.close()
+        self.searcher.cache_engine.dispose()
         self.engine.dispose()
 
     # ----------------------------------------------------------------- reads
     def read(self, res_type: str, res_id: str, *, actor: Actor = SYSTEM) -> Stored:
         require_type(res_type)
-        with single_read(self.engine) as conn:
-            stored = current_row(conn, res_type, res_id)
+        stored = self._reader.current(res_type, res_id)
         if stored is None:
             raise NotFound(f"{res_type}/{res_id} is not known")
         self.audit.record(actor, "read", res_type, res_id, stored.version)

@@ -43,7 +43,12 @@ def search_links(base: str, path: str, page: SearchPage) -> list[dict[str, str]]
     url = f"{base}/{path}" if path else base
     self_url = f"{url}?{page.query_string}" if page.query_string else url
     links = [{"relation": "self", "url": self_url}]
-    if page.snapshot_id and page.count > 0:
+    if page.cursors:
+        separator = "&" if page.query_string else ""
+        links.append({"relation": "first", "url": self_url})
+        links += [{"relation": relation, "url": f"{url}?{page.query_string}{separator}_cursor={cursor}"}
+                  for relation, cursor in page.cursors.items()]
+    elif page.snapshot_id and page.count > 0:
         def at(offset: int) -> str:
             return f"{url}?_getpages={page.snapshot_id}&_offset={offset}&_count={page.count}"
 
