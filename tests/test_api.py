@@ -1,4 +1,5 @@
-"""The FHIR REST API in-process: interactions, headers, Prefer, and every error answer."""
+"""The FHIR REST API in-process, on SQLite and PostgreSQL: interactions, headers, Prefer, paging and
+every error answer."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ FHIR = {"Content-Type": "application/fhir+json"}
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(home=tmp_path, max_body_bytes=200_000)
+def client(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
+    settings = load_settings(home=tmp_path, database_url=db_url, max_body_bytes=200_000)
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -116,6 +116,8 @@ def apply_writes(conn: Connection, writes: list[PreparedWrite], actor: Actor) ->
     Bulk matters: a 344-resource Synthea bundle is ~4,000 single-row statements otherwise, most of
     the time SQLite's single write lock is held during ingest.
     """
+    if not writes:
+        return []
     creates = [w for w in writes if w.expected_version is None]
     pks: dict[int, int] = {}
     if creates:
@@ -161,11 +163,31 @@ def _replace_current(conn: Connection, write: PreparedWrite) -> int:
     return row.pk
 
 
+def _bounded_columns() -> dict[str, list[tuple[str, int]]]:
+    """The VARCHAR columns of each index table with their lengths."""
+    return {kind: [(c.name, c.type.length) for c in table.columns
+                   if getattr(c.type, "length", None) and c.name not in ("res_type", "param")]
+            for kind, table in INDEX_TABLES.items()}
+
+
+BOUNDED_COLUMNS = _bounded_columns()
+
+
+def _clip(values: dict[str, Any], bounded: list[tuple[str, int]]) -> dict[str, Any]:
+    # PostgreSQL refuses a value longer than its VARCHAR (SQLite would keep it): clip, so a
+    # 300-character identifier is stored and indexed by its first 255 characters, never a 500.
+    for name, length in bounded:
+        value = values[name]
+        if value is not None and len(value) > length:
+            values[name] = value[:length]
+    return values
+
+
 def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTuple]]]) -> None:
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for pk, res_type, rows in resources:
         for row in rows:
-            values = row._asdict()
+            values = _clip(row._asdict(), BOUNDED_COLUMNS[ENTRY_KINDS[type(row)]])
             values["res_pk"] = pk
             values["res_type"] = res_type
             by_kind[ENTRY_KINDS[type(row)]].append(values)

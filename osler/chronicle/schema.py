@@ -77,8 +77,12 @@ idx_string = _index_table(
     "idx_string",
     Column("value_norm", String(255), nullable=False),
     Column("value_exact", Text, nullable=False),
-    indexes=[("res_type", "param", "value_norm")],
+    indexes=[],
 )
+# String search is a prefix match (LIKE 'abc%'); PostgreSQL uses a B-tree for that under a
+# language-aware collation only with the pattern operator class.
+Index("ix_idx_string_res_type_param_value_norm", idx_string.c.res_type, idx_string.c.param,
+      idx_string.c.value_norm, postgresql_ops={"value_norm": "varchar_pattern_ops"})
 
 idx_token = _index_table(
     "idx_token",

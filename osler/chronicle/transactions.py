@@ -160,7 +160,7 @@ class TransactionRunner:
         where = f"Bundle.entry[{request.index}]"
         if request.method == "POST":
             if request.if_none_exist:
-                existing = self.chronicle._conditional_match(conn, request.res_type, request.if_none_exist)
+                existing = self.chronicle.conditional_match(conn, request.res_type, request.if_none_exist)
                 if existing is not None:
                     results[request.index] = EntryResult("200 OK", existing)
                     return existing.res_id, existing
@@ -168,7 +168,7 @@ class TransactionRunner:
         if request.method in ("GET", "HEAD"):
             return "", None
         if request.criteria and request.res_id is None:
-            existing = self.chronicle._conditional_match(conn, request.res_type, request.criteria)
+            existing = self.chronicle.conditional_match(conn, request.res_type, request.criteria)
             if existing is None:
                 if request.method == "DELETE":
                     results[request.index] = EntryResult("204 No Content")
@@ -217,7 +217,7 @@ class TransactionRunner:
 
     def _resolve_conditional_reference(self, conn: Connection, reference: str, where: str) -> str:
         res_type, _, criteria = reference.partition("?")
-        match = self.chronicle._conditional_match(conn, res_type, criteria)
+        match = self.chronicle.conditional_match(conn, res_type, criteria)
         if match is None:
             raise NotFound(f"{where}: the conditional reference {reference!r} matches nothing")
         return f"{res_type}/{match.res_id}"

@@ -29,7 +29,8 @@ def actor_of(request: Request) -> Actor:
     user = request.headers.get("x-osler-user")
     if not user:
         user = f"anonymous@{request.client.host if request.client else 'unknown'}"
-    return Actor(user[:255], request.headers.get("x-osler-purpose"))
+    purpose = request.headers.get("x-osler-purpose")
+    return Actor(user[:255], purpose[:64] if purpose else None)
 
 
 async def json_body(request: Request, *, patch: bool = False) -> Any:

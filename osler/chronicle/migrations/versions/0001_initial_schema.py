@@ -117,7 +117,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('idx_string', schema=None) as batch_op:
         batch_op.create_index('ix_idx_string_res', ['res_pk'], unique=False)
-        batch_op.create_index('ix_idx_string_res_type_param_value_norm', ['res_type', 'param', 'value_norm'], unique=False)
+        batch_op.create_index('ix_idx_string_res_type_param_value_norm', ['res_type', 'param', 'value_norm'], unique=False, postgresql_ops={'value_norm': 'varchar_pattern_ops'})
 
     op.create_table('idx_token',
     sa.Column('res_pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
