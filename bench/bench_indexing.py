@@ -22,8 +22,9 @@ from typing import Any
 from osler.fhir.fhirpath_compiler import compile_with_fhirpathpy
 from osler.fhir.indexing import expression_stats, extract_index, index_param, indexed
 from osler.fhir.search_parameters import params_for, supported_resource_types
+from osler.reference_data import SYNTHEA_ARCHIVE
 
-DEFAULT_ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "synthea-r4-100.tgz"
+DEFAULT_ARCHIVE = SYNTHEA_ARCHIVE
 
 
 def load_resources(archive: Path, bundles: int) -> list[dict[str, Any]]:

@@ -21,7 +21,6 @@ from pathlib import Path
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 WRK_SCRIPT = REPO_ROOT / "bench" / "wrk_paths.lua"
 

@@ -14,7 +14,6 @@ import multiprocessing
 import queue
 import random
 import statistics
-import tarfile
 import tempfile
 import threading
 import time
@@ -27,7 +26,6 @@ from typing import Any
 import httpx
 
 from bench.common import (
-    SHARED_DATA,
     BenchOptions,
     BenchSkipped,
     Row,
@@ -36,10 +34,10 @@ from bench.common import (
     run_wrk,
     verdict,
 )
+from osler.reference_data import SYNTHEA_ARCHIVE, extract_json_members
 
 NAME = "foundation"
 TITLE = "Foundation: FHIR API on 100 Synthea patients"
-SYNTHEA_ARCHIVE = SHARED_DATA / "synthea-r4-100.tgz"
 
 INGEST_CONNECTIONS = 2
 OBSERVATION_IDS_WANTED = 2000
@@ -59,7 +57,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
         raise BenchSkipped(f"../shared/data not present: {SYNTHEA_ARCHIVE} is missing")
     with tempfile.TemporaryDirectory(prefix="osler-bench-synthea-") as scratch:
         bundle_dir = Path(scratch)
-        bundle_count = extract_bundles(SYNTHEA_ARCHIVE, bundle_dir)
+        bundle_count = extract_json_members(SYNTHEA_ARCHIVE, bundle_dir)
         with osler_server(workers=options.server_workers) as server:
             ingest = measure_ingest(server.base_url, bundle_dir)
             with httpx.Client(base_url=server.base_url, timeout=60.0, headers={"Accept": FHIR_JSON}) as client:
@@ -106,24 +104,6 @@ def run(options: BenchOptions) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------
 # (a) ingest
 # ---------------------------------------------------------------------------------------------------
-
-
-def extract_bundles(archive: Path, target: Path) -> int:
-    """Write every bundle of the archive into ``target`` as ``*.json``; how many there were."""
-    count = 0
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            # Base name only; four names in the archive end in '.json"' (a quoting slip upstream).
-            name = Path(member.name).name.rstrip('"')
-            source = tar.extractfile(member)
-            if source is None:
-                continue
-            with source:
-                (target / name).write_bytes(source.read())
-            count += 1
-    return count
 
 
 def measure_ingest(base_url: str, bundle_dir: Path) -> dict[str, Any]:

@@ -35,7 +35,6 @@ import signal
 import socket
 import stat
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +44,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SYNTHEA_ARCHIVE = "synthea-r4-100.tgz"
+from osler.reference_data import SHARED_DATA, SYNTHEA_ARCHIVE, extract_json_members
 
 # The OS account the embedded cluster runs as when the tests run as root.
 PG_SYSTEM_ACCOUNT = "osler-pg"
@@ -76,21 +74,11 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def synthea_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding the 100 Synthea transaction bundles (``*.json``), extracted once per process."""
-    archive = shared_data / SYNTHEA_ARCHIVE
+    archive = shared_data / SYNTHEA_ARCHIVE.name
     if not archive.is_file():
         pytest.skip(f"../shared/data not present: {archive} is missing")
     target = tmp_path_factory.mktemp("synthea")
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            # Only the base name (nothing can land outside ``target``); four names in the archive end
-            # in '.json"' (a quoting slip upstream), so the stray quote goes.
-            name = Path(member.name).name.rstrip('"')
-            source = tar.extractfile(member)
-            assert source is not None
-            with source, (target / name).open("wb") as sink:
-                shutil.copyfileobj(source, sink)
+    extract_json_members(archive, target)
     if not any(target.glob("*.json")):
         pytest.fail(f"{archive} held no *.json bundle")
     return target

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import jsonpatch
-import orjson
 from sqlalchemy import Connection, Engine, exc, select, text
 
 from osler.chronicle import history as history_queries
@@ -293,14 +292,3 @@ class Chronicle:
             rows = conn.execute(select(change_feed).where(change_feed.c.seq > seq)
                                 .order_by(change_feed.c.seq).limit(limit)).all()
         return [Change(r.seq, r.res_type, r.res_id, r.version, r.op, r.ts) for r in rows]
-
-
-def parse_json_body(body: bytes) -> Any:
-    """Parse a request body, answering 400 (not 500) for anything that is not JSON."""
-    if not body.strip():
-        raise BadRequest("the request body is empty")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise BadRequest(f"the body is not valid JSON: {error}") from None
-
