@@ -38,6 +38,7 @@ from osler.config import Settings
 from osler.fhir.instants import now_us
 from osler.fhir.outcome import (
     BadRequest,
+    Conflict,
     FhirError,
     Gone,
     NotFound,
@@ -118,7 +119,7 @@ class Chronicle:
                     return WriteResult(apply_write(conn, write, actor), created=True)
             except exc.IntegrityError:
                 continue  # a uuid clash or a concurrent conditional create: try again
-        raise VersionConflict("could not create the resource: concurrent writes kept conflicting")
+        raise Conflict("could not create the resource: concurrent writes kept conflicting; try again")
 
     def update(self, res_type: str, res_id: str, resource: Any, *, actor: Actor = SYSTEM,
                if_match: str | None = None) -> WriteResult:
@@ -178,7 +179,7 @@ class Chronicle:
                     return apply_write(conn, write, actor)
             except StaleVersion:
                 continue
-        raise VersionConflict(f"{res_type}/{res_id} kept changing while being deleted")
+        raise Conflict(f"{res_type}/{res_id} kept changing while being deleted; try again")
 
     def _replace(self, res_type: str, res_id: str, resource: dict[str, Any], actor: Actor,
                  if_match: int | None, *, method: str) -> WriteResult:
@@ -201,7 +202,7 @@ class Chronicle:
             except (StaleVersion, exc.IntegrityError):
                 if if_match is not None:
                     raise VersionConflict(f"{res_type}/{res_id} was changed by someone else") from None
-        raise VersionConflict(f"{res_type}/{res_id} kept changing while being updated")
+        raise Conflict(f"{res_type}/{res_id} kept changing while being updated; try again")
 
     def conditional_match(self, conn: Connection, res_type: str, criteria: str) -> Stored | None:
         pairs = parse_qsl(criteria.lstrip("?"), keep_blank_values=True)

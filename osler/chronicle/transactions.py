@@ -22,7 +22,7 @@ from osler.chronicle.records import Actor, Stored
 from osler.chronicle.rows import PreparedWrite, StaleVersion, apply_writes, current_row
 from osler.chronicle.versions import new_id, parse_etag, prepare_delete, prepare_version
 from osler.fhir.instants import now_us
-from osler.fhir.outcome import BadRequest, FhirError, Issue, NotFound, VersionConflict
+from osler.fhir.outcome import BadRequest, Conflict, FhirError, Issue, NotFound, VersionConflict
 from osler.fhir.validation import is_resource_type
 
 ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -98,9 +98,12 @@ class TransactionRunner:
                 results = self._attempt(requests)
                 break
             except (StaleVersion, exc.IntegrityError):
-                if attempt == 4 or any(r.if_match for r in requests):
-                    raise VersionConflict("a resource in the transaction was changed concurrently; "
-                                          "nothing was written") from None
+                if any(r.if_match for r in requests):
+                    raise VersionConflict("a resource the transaction names with ifMatch was changed "
+                                          "concurrently; nothing was written") from None
+                if attempt == 4:
+                    raise Conflict("resources in the transaction kept changing concurrently; "
+                                   "nothing was written") from None
         for request in requests:
             if request.method in ("GET", "HEAD"):
                 results[request.index] = read(request)
