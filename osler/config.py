@@ -26,6 +26,11 @@ class Settings:
     search_snapshot_ttl_seconds: int = 3600
     audit_flush_seconds: float = 0.25
     bench_endpoints: int = 0  # 1 adds /bench/blob, the ceiling endpoint of `make bench`
+    clinic_timezone: str = "America/New_York"  # times are stored in UTC and shown in this zone
+    mrn_system: str = "urn:osler:mrn"  # the identifier system of the MRNs Osler assigns
+    payer_config: str = ""  # payer simulator configuration (JSON); empty = the shipped demo payers
+    payer_timeout_seconds: float = 2.0
+    eligibility_max_age_days: int = 30  # check-in re-verifies coverage older than this
 
     @property
     def resolved_database_url(self) -> str:

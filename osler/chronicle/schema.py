@@ -203,3 +203,14 @@ load_ledger = Table(
     Column("loaded_at", BigInteger, nullable=False),
     Column("resources", Integer, nullable=False),
 )
+
+# How far each change-feed consumer has got, and which process holds its lease (one processor at a
+# time per consumer, however many API workers run).
+feed_cursor = Table(
+    "feed_cursor",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False, default=0),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=False, default=0),
+)

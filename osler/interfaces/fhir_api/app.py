@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from osler.chronicle.store import Chronicle
 from osler.config import Settings, load_settings
 from osler.fhir.outcome import FhirError, Issue, PayloadTooLarge, operation_outcome
+from osler.interfaces.app_api import routers as app_routers
 from osler.interfaces.fhir_api.capability import capability_statement
 from osler.interfaces.fhir_api.http import FhirResponse
 from osler.interfaces.fhir_api.routes import base_of, router
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, chronicle: Chronicle | None = N
             """The ceiling for read benchmarks: the same stack returning a JSON blob held in memory."""
             return FhirResponse(blob)
 
+    for app_router in app_routers():
+        app.include_router(app_router)
     app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

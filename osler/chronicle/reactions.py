@@ -1,0 +1,110 @@
+"""Reactions: applications reacting to each other through the change feed.
+
+A consumer is a name and a handler called once per change, in feed order; its cursor (the last
+sequence number handled) is kept in ``feed_cursor``. Delivery is at-least-once — a crash between
+a handler's writes and the cursor's advance replays that change — so handlers must be idempotent
+(conditional creates keyed on what they react to make them so). A lease in the same row lets any
+number of API workers run the ``Reactor`` while only one processes a given consumer at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from osler.chronicle.database import begin_write
+from osler.chronicle.records import Change
+from osler.chronicle.schema import feed_cursor
+from osler.chronicle.store import Chronicle
+from osler.fhir.instants import now_us
+
+log = logging.getLogger("osler.reactions")
+
+Handler = Callable[[Change, Chronicle], None]
+LEASE_US = 30_000_000
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    handler: Handler
+    resource_types: frozenset[str] | None = None  # None: every change
+
+
+class Reactor:
+    def __init__(self, chronicle: Chronicle, batch: int = 500) -> None:
+        self.chronicle = chronicle
+        self.batch = batch
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.consumers: list[Consumer] = []
+        self._stop = threading.Event()
+
+    def on(self, name: str, handler: Handler, *, resource_types: set[str] | None = None) -> None:
+        self.consumers.append(Consumer(name, handler, frozenset(resource_types) if resource_types else None))
+
+    def run_once(self) -> int:
+        """Process every pending change of every consumer whose lease this reactor can take."""
+        return sum(self._drain(consumer) for consumer in self.consumers)
+
+    def run_forever(self, interval_seconds: float = 0.5) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.run_once()
+            except Exception as error:  # keep reacting; the failed change is retried next round
+                log.error("reaction round failed: %s", type(error).__name__)
+                handled = 0
+            if not handled:
+                self._stop.wait(interval_seconds)
+
+    def start(self, interval_seconds: float = 0.5) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, args=(interval_seconds,), name="osler-reactor",
+                                  daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _drain(self, consumer: Consumer) -> int:
+        handled = 0
+        while (seq := self._lease(consumer.name)) is not None:
+            changes = self.chronicle.changes_since(seq, self.batch)
+            if not changes:
+                break
+            for change in changes:
+                if consumer.resource_types is None or change.res_type in consumer.resource_types:
+                    consumer.handler(change, self.chronicle)
+                    handled += 1
+                self._advance(consumer.name, change.seq)
+        return handled
+
+    def _lease(self, name: str) -> int | None:
+        """Take or renew the consumer's lease; its cursor, or None when another process holds it."""
+        now = now_us()
+        with begin_write(self.chronicle.engine) as conn:
+            row = conn.execute(select(feed_cursor).where(feed_cursor.c.consumer == name)).first()
+            if row is None:
+                try:
+                    conn.execute(insert(feed_cursor).values(consumer=name, seq=0, lease_owner=self.owner,
+                                                            lease_until=now + LEASE_US))
+                except IntegrityError:
+                    return None
+                return 0
+            if row.lease_owner not in (None, self.owner) and row.lease_until > now:
+                return None
+            conn.execute(update(feed_cursor).where(feed_cursor.c.consumer == name)
+                         .values(lease_owner=self.owner, lease_until=now + LEASE_US))
+            return row.seq
+
+    def _advance(self, name: str, seq: int) -> None:
+        with begin_write(self.chronicle.engine) as conn:
+            conn.execute(update(feed_cursor).where(feed_cursor.c.consumer == name,
+                                                   feed_cursor.c.lease_owner == self.owner)
+                         .values(seq=seq))

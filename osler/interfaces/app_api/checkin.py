@@ -1,0 +1,5 @@
+"""HTTP API of the checkin application."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/checkin", tags=["checkin"])
