@@ -218,3 +218,24 @@ def test_batch_reports_each_entry(chronicle: Chronicle) -> None:
     assert results[0].status == "201 Created"
     assert results[1].status.startswith("422") and results[1].outcome["resourceType"] == "OperationOutcome"
     assert count(chronicle, resource) == 1
+
+
+def test_transaction_resolves_conditional_references_and_keeps_other_text(chronicle: Chronicle) -> None:
+    known = chronicle.create(patient()).stored
+    note = 'He said "reference":"urn:uuid:x" \\ twice'
+    bundle = transaction(
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": note},
+                      "subject": {"reference": "Patient?identifier=urn:mrn|12345"}},
+         "request": {"method": "POST", "url": "Observation"}},
+    )
+    _, results = chronicle.process_bundle(bundle, no_reads)
+    stored = chronicle.read("Observation", results[0].stored.res_id).resource
+    assert stored["subject"]["reference"] == f"Patient/{known.res_id}"
+    assert stored["code"]["text"] == note
+    missing = transaction(
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                      "subject": {"reference": "Patient?identifier=urn:mrn|nobody"}},
+         "request": {"method": "POST", "url": "Observation"}},
+    )
+    with pytest.raises(NotFound):
+        chronicle.process_bundle(missing, no_reads)
