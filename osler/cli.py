@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -104,6 +106,38 @@ def load(
         console.print(f"[red]failed[/red] {source}: {message}", highlight=False)
     if report.failures:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def journey(
+    here: bool = typer.Option(False, "--here", help="Play in the configured store instead of a fresh one."),
+) -> None:
+    """Play Sarah's journey through Osler, step by step; exits non-zero if an expected outcome fails."""
+    import tempfile
+
+    from osler.chronicle.store import Chronicle
+    from osler.interfaces.payers.simulator import PayerSimulator
+    from osler.synth.journey import CHAPTERS, StoryClock
+    from osler.synth.steps import play
+
+    home = None if here else Path(tempfile.mkdtemp(prefix="osler-journey-"))
+    settings = load_settings(home=home, database_url="" if home else None)
+    chronicle = Chronicle.from_settings(settings)
+    clock = StoryClock(ZoneInfo(settings.clinic_timezone), date.today())
+    console.print(f"Sarah's journey on {clock.now.astimezone(ZoneInfo(settings.clinic_timezone)):%A %d %B %Y}, "
+                  f"store: {settings.resolved_database_url}", highlight=False)
+    gateway = PayerSimulator.from_file(settings.payer_config or None)
+    state: dict[str, object] = {}
+    try:
+        passed = all(play(chapter(chronicle, settings, gateway, clock), state, console) for chapter in CHAPTERS)
+    except FhirError as error:
+        console.print(f"[red]✘ the journey stopped:[/red] {error.message}")
+        passed = False
+    finally:
+        chronicle.close()
+    if not passed:
+        raise typer.Exit(code=1)
+    console.print("[bold green]Sarah's journey went as expected.[/bold green]")
 
 
 @db_app.command("upgrade")

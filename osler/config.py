@@ -31,6 +31,7 @@ class Settings:
     payer_config: str = ""  # payer simulator configuration (JSON); empty = the shipped demo payers
     payer_timeout_seconds: float = 2.0
     eligibility_max_age_days: int = 30  # check-in re-verifies coverage older than this
+    background_reactions: int = 1  # 0: the server does not react to the change feed by itself
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,8 +1,10 @@
 """Reactions: applications reacting to each other through the change feed.
 
 A consumer is a name and a handler called once per change, in feed order; its cursor (the last
-sequence number handled) is kept in ``feed_cursor``. Delivery is at-least-once — a crash between
-a handler's writes and the cursor's advance replays that change — so handlers must be idempotent
+sequence number handled) is kept in ``feed_cursor``. A periodic job (``every``) is kept there too:
+its "cursor" is the instant it last ran, so it runs once per interval across all processes.
+Delivery is at-least-once — a crash between a handler's writes and the cursor's advance replays
+that change — so handlers must be idempotent
 (conditional creates keyed on what they react to make them so). A lease in the same row lets any
 number of API workers run the ``Reactor`` while only one processes a given consumer at a time.
 """
@@ -32,6 +34,13 @@ LEASE_US = 30_000_000
 
 
 @dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval_us: int
+    job: Callable[[Chronicle], None]
+
+
+@dataclass(frozen=True)
 class Consumer:
     name: str
     handler: Handler
@@ -44,14 +53,34 @@ class Reactor:
         self.batch = batch
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.consumers: list[Consumer] = []
+        self.jobs: list[PeriodicJob] = []
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def on(self, name: str, handler: Handler, *, resource_types: set[str] | None = None) -> None:
         self.consumers.append(Consumer(name, handler, frozenset(resource_types) if resource_types else None))
 
+    def every(self, name: str, seconds: float, job: Callable[[Chronicle], None]) -> None:
+        self.jobs.append(PeriodicJob(name, int(seconds * 1_000_000), job))
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.consumers or self.jobs)
+
     def run_once(self) -> int:
-        """Process every pending change of every consumer whose lease this reactor can take."""
-        return sum(self._drain(consumer) for consumer in self.consumers)
+        """Process every pending change of every consumer whose lease this reactor can take, and run the
+        periodic jobs that are due; how many changes and jobs were handled."""
+        handled = sum(self._drain(consumer) for consumer in self.consumers)
+        return handled + sum(self._run_if_due(job) for job in self.jobs)
+
+    def _run_if_due(self, job: PeriodicJob) -> int:
+        last_run = self._lease(job.name)
+        now = now_us()
+        if last_run is None or now - last_run < job.interval_us:
+            return 0
+        job.job(self.chronicle)
+        self._advance(job.name, now)
+        return 1
 
     def run_forever(self, interval_seconds: float = 0.5) -> None:
         while not self._stop.is_set():
@@ -64,13 +93,16 @@ class Reactor:
                 self._stop.wait(interval_seconds)
 
     def start(self, interval_seconds: float = 0.5) -> threading.Thread:
-        thread = threading.Thread(target=self.run_forever, args=(interval_seconds,), name="osler-reactor",
-                                  daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.run_forever, args=(interval_seconds,), name="osler-reactor",
+                                        daemon=True)
+        self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
+        """Stop after the round in progress (so the store is not closed under a running handler)."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def _drain(self, consumer: Consumer) -> int:
         handled = 0

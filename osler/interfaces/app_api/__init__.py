@@ -9,4 +9,4 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from osler.interfaces.app_api import checkin, registration, scheduling
 
-    return [registration.router, scheduling.router, checkin.router]
+    return [registration.router, registration.fhir_router, scheduling.router, checkin.router]

@@ -13,10 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from osler.apps.reactions import build_reactor
 from osler.chronicle.store import Chronicle
 from osler.config import Settings, load_settings
 from osler.fhir.outcome import FhirError, Issue, PayloadTooLarge, operation_outcome
 from osler.interfaces.app_api import routers as app_routers
+from osler.interfaces.app_api.registration import gateway_of
 from osler.interfaces.fhir_api.capability import capability_statement
 from osler.interfaces.fhir_api.http import FhirResponse
 from osler.interfaces.fhir_api.routes import base_of, router
@@ -71,9 +73,13 @@ def create_app(settings: Settings | None = None, chronicle: Chronicle | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = chronicle is None
         app.state.chronicle = chronicle or Chronicle.from_settings(settings)
+        reactor = build_reactor(app.state.chronicle, settings, gateway_of(app))
+        if settings.background_reactions and reactor.has_work:
+            reactor.start()
         try:
             yield
         finally:
+            reactor.stop()
             if own:
                 app.state.chronicle.close()
             else:

@@ -39,8 +39,10 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "searchParam": search_params,
         }
         if res_type == "Patient":
-            entry["operation"] = [{"name": "everything",
-                                   "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]
+            entry["operation"] = [
+                {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"},
+            ]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",

@@ -1,0 +1,1 @@
+"""Synthetic data and the scripted patient journey."""
