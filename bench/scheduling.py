@@ -8,8 +8,9 @@ Against a fresh ``osler serve --workers 2`` (embedded SQLite), all through HTTP:
     quarter of them for one provider), first one at a time (latency of a lone search), then with wrk
     at 16 connections (throughput, and latency when the server is saturated);
 (c) bookings: 20 concurrent clients (threads in a separate process) competing for the same department
-    over the next ten weekdays, each fetching availability and booking options from it at random
-    (409s are expected: they lose races); bookings/s = successful bookings / wall time;
+    over the next ten weekdays: each fetches availability (a random day and visit type; half of the
+    time for one random provider) and books options from it in random order, fetching again when it
+    runs out (409s are expected: they lost a race); bookings/s = successful bookings / wall time;
 (d) double bookings: afterwards every booked Appointment and every busy Slot is read back and checked
     — no slot held twice, no provider or room in two visits at once, no busy slot without its
     appointment, no appointment holding a free slot.
@@ -60,7 +61,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
             paths = availability_paths(setup, random.Random(7))
             lone = measure_lone_searches(client, paths)
         loaded, loaded_text = run_wrk(server.base_url, paths, options)
-        bookings = measure_bookings(server.base_url, setup)
+        bookings = measure_bookings(server.base_url, setup, CLIENTS, BOOKING_SECONDS)
         with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
             audit = audit_bookings(client)
     figures = {"setup": {k: v for k, v in setup.items() if k not in ("patients", "roles")},
@@ -164,11 +165,11 @@ def measure_lone_searches(client: httpx.Client, paths: list[str]) -> dict[str, A
 # --------------------------------------------------------------------------------------------- bookings
 
 
-def measure_bookings(base_url: str, setup: dict[str, Any]) -> dict[str, Any]:
+def measure_bookings(base_url: str, setup: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
     """Run the booking clients in their own process, so that their work does not count as the server's."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_booking_process, args=(sender, base_url, setup), daemon=True)
+    process = context.Process(target=_booking_process, args=(sender, base_url, setup, clients, seconds), daemon=True)
     process.start()
     sender.close()
     try:
@@ -185,22 +186,22 @@ def measure_bookings(base_url: str, setup: dict[str, Any]) -> dict[str, Any]:
     return answer["result"]
 
 
-def _booking_process(sender: Connection, base_url: str, setup: dict[str, Any]) -> None:
+def _booking_process(sender: Connection, base_url: str, setup: dict[str, Any], clients: int, seconds: float) -> None:
     try:
-        sender.send({"result": book_concurrently(base_url, setup)})
+        sender.send({"result": book_concurrently(base_url, setup, clients, seconds)})
     except Exception:
         sender.send({"error": traceback.format_exc()})
     finally:
         sender.close()
 
 
-def book_concurrently(base_url: str, setup: dict[str, Any]) -> dict[str, Any]:
+def book_concurrently(base_url: str, setup: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
     days = weekdays_from(date.fromisoformat(setup["first_day"]), BOOKING_WEEKDAYS)
     outcomes: list[tuple[int, float]] = []
     searches: list[float] = []
     problems: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(CLIENTS)
+    barrier = threading.Barrier(clients)
     deadline: list[float] = []
 
     def client_loop(seed: int) -> None:
@@ -213,10 +214,12 @@ def book_concurrently(base_url: str, setup: dict[str, Any]) -> dict[str, Any]:
             while time.perf_counter() < deadline[0]:
                 if not pool:
                     day, visit = rng.choice(days), rng.choice(["FU20", "NEW40"])
+                    params = {"department": setup["department"], "visit_type": visit, "start": str(day),
+                              "end": str(day), "limit": 500}
+                    if rng.random() < 0.5:  # half look for one provider, half take whoever is free
+                        params["provider"] = rng.choice(setup["roles"])
                     started = time.perf_counter()
-                    found = client.get(f"{API}/availability", params={
-                        "department": setup["department"], "visit_type": visit, "start": str(day), "end": str(day),
-                        "limit": 100})
+                    found = client.get(f"{API}/availability", params=params)
                     with lock:
                         searches.append(time.perf_counter() - started)
                     pool = [(visit, option["slot"]) for option in found.json().get("options", [])]
@@ -231,8 +234,8 @@ def book_concurrently(base_url: str, setup: dict[str, Any]) -> dict[str, Any]:
                     if answer.status_code not in (201, 409) and len(problems) < 5:
                         problems.append(f"{answer.status_code}: {answer.text[:300]}")
 
-    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(CLIENTS)]
-    deadline.append(time.perf_counter() + BOOKING_SECONDS + 1.0)
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
+    deadline.append(time.perf_counter() + seconds + 1.0)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -241,7 +244,7 @@ def book_concurrently(base_url: str, setup: dict[str, Any]) -> dict[str, Any]:
     wall = time.perf_counter() - started
     booked = sorted(seconds * 1000 for status, seconds in outcomes if status == 201)
     statuses = Counter(status for status, _ in outcomes)
-    return {"clients": CLIENTS, "wall_s": wall, "attempts": len(outcomes), "booked": statuses.get(201, 0),
+    return {"clients": clients, "wall_s": wall, "attempts": len(outcomes), "booked": statuses.get(201, 0),
             "conflicts": statuses.get(409, 0), "errors": len(outcomes) - statuses.get(201, 0) - statuses.get(409, 0),
             "statuses": {str(k): v for k, v in statuses.items()}, "problems": problems,
             "bookings_per_s": statuses.get(201, 0) / wall if wall else 0.0,

@@ -110,11 +110,16 @@ class Reactor:
             changes = self.chronicle.changes_since(seq, self.batch)
             if not changes:
                 break
-            for change in changes:
-                if consumer.resource_types is None or change.res_type in consumer.resource_types:
-                    consumer.handler(change, self.chronicle)
-                    handled += 1
-                self._advance(consumer.name, change.seq)
+            last_done: int | None = None
+            try:
+                for change in changes:
+                    if consumer.resource_types is None or change.res_type in consumer.resource_types:
+                        consumer.handler(change, self.chronicle)
+                        handled += 1
+                    last_done = change.seq
+            finally:  # one cursor write per batch; after a failure, up to the last change handled
+                if last_done is not None:
+                    self._advance(consumer.name, last_done)
         return handled
 
     def _lease(self, name: str) -> int | None:

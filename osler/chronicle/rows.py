@@ -213,6 +213,10 @@ def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTup
         conn.exec_driver_sql(sql, params)
 
 
+# Built once: statement construction cost more than the deletes themselves on every update.
+_DELETE_INDEX = [delete(table).where(table.c.res_pk == bindparam("pk")) for table in INDEX_TABLES.values()]
+
+
 def delete_index(conn: Connection, pk: int) -> None:
-    for table in INDEX_TABLES.values():
-        conn.execute(delete(table).where(table.c.res_pk == pk))
+    for statement in _DELETE_INDEX:
+        conn.execute(statement, {"pk": pk})

@@ -82,10 +82,9 @@ def take_slots(clinic: Clinic, slot_id: str, visit: VisitType, appointment: dict
                    for s in claim.provider_slots if s.res_id not in own):
                 raise SlotTaken(f"Slot/{slot_id} is already taken: another booking got it first") from None
             continue  # only a room or device was taken meanwhile: choose again
-        stored = next(r.stored for r in results if r.stored is not None and r.stored.res_type == "Appointment")
-        return stored
-    raise SlotTaken(f"the rooms for Slot/{slot_id} kept being taken by concurrent bookings; the time is "
-                    "already taken or about to be: choose another")
+        return next(r.stored for r in results if r.stored is not None and r.stored.res_type == "Appointment")
+    raise SlotTaken(f"Slot/{slot_id} could not be booked: the rooms or equipment it needs kept being taken by "
+                    "concurrent bookings (nothing was written); choose another time or try again")
 
 
 def cancel_appointment(clinic: Clinic, appointment_id: str, request: CancelRequest | None = None, *,
@@ -160,7 +159,8 @@ def _slot_write(slot: Stored, status: str) -> dict[str, Any]:
 
 def _transaction(clinic: Clinic, entries: list[dict[str, Any]], actor: Actor) -> list[EntryResult]:
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-    _, results = clinic.chronicle.process_bundle(bundle, lambda _: EntryResult("200 OK"), actor=actor)
+    with clinic.one_writer():
+        _, results = clinic.chronicle.process_bundle(bundle, lambda _: EntryResult("200 OK"), actor=actor)
     return results
 
 

@@ -13,14 +13,13 @@ slot, which is what makes it atomic and race-free.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from osler.apps.scheduling import vocabulary as v
 from osler.apps.scheduling.context import Clinic, NotBookable, SlotTaken, UnknownReference, instant, parse_instant
-from osler.apps.scheduling.directory import ScheduleInfo, VisitType, department_schedules, read_known
-from osler.apps.scheduling.slots import slot_identifier
+from osler.apps.scheduling.directory import ScheduleInfo, VisitType, department_layout, read_known
+from osler.apps.scheduling.slots import read_slot
 from osler.chronicle.records import Actor, Stored
 
 
@@ -63,15 +62,14 @@ def plan_claim(clinic: Clinic, first_slot: Stored, visit: VisitType, *, actor: A
     starts = [start + step * n for n in range(count)]
     end = start + timedelta(minutes=visit.minutes)
     provider_slots = [first_slot]
-    if count > 1:
-        following = _slots_at(clinic, [schedule.id], starts[1:], actor)
-        for moment in starts[1:]:
-            found = following.get((schedule.id, instant(moment)))
-            if found is None or not available(found, own):
-                raise SlotTaken(f"{schedule.name or 'the provider'} is not free for the whole {visit.minutes} "
-                                f"minutes from {slot['start']}: the slot at {instant(moment)} is already taken "
-                                "or not in the template")
-            provider_slots.append(found)
+    for moment in starts[1:]:
+        following = _slots_at(clinic, schedule.id, [moment], actor)
+        found = following[0] if following else None
+        if found is None or not available(found, own):
+            raise SlotTaken(f"{schedule.name or 'the provider'} is not free for the whole {visit.minutes} "
+                            f"minutes from {slot['start']}: the slot at {instant(moment)} is already taken "
+                            "or not in the template")
+        provider_slots.append(found)
     claim = Claim(schedule, start, end, provider_slots)
     needs = ([(v.ROOM, visit.room_type)] if visit.room_type else []) + [(v.DEVICE, kind) for kind in visit.equipment]
     for kind, resource_type in needs:
@@ -82,7 +80,7 @@ def plan_claim(clinic: Clinic, first_slot: Stored, visit: VisitType, *, actor: A
 
 def _choose_resource(clinic: Clinic, department: str, kind: str, resource_type: str, starts: list[datetime],
                      actor: Actor, wanted: str | None, own: frozenset[str]) -> tuple[ScheduleInfo, list[Stored]]:
-    candidates = department_schedules(clinic, department, actor=actor, kind=kind, resource_type=resource_type)
+    candidates = department_layout(clinic, department, actor=actor).of_kind(kind, resource_type)
     what = f"{'room' if kind == v.ROOM else 'equipment'} of type {resource_type!r}"
     if wanted is not None:
         candidates = [c for c in candidates if c.actor_id == wanted]
@@ -90,35 +88,22 @@ def _choose_resource(clinic: Clinic, department: str, kind: str, resource_type: 
             raise UnknownReference(f"Location/{wanted} is not a {what} of department {department}")
     if not candidates:
         raise NotBookable(f"department {department} has no {what}")
-    slots = _slots_at(clinic, [c.id for c in candidates], starts, actor)
-    free = []
+    # Random order spreads concurrent bookings over the rooms; one the appointment already holds comes first.
+    random.shuffle(candidates)
+    own_schedules = {v.reference_id(s.resource.get("schedule"), "Schedule") for s in _own_slots(clinic, own, actor)}
+    candidates.sort(key=lambda c: c.id not in own_schedules)
     for candidate in candidates:
-        held = [slots.get((candidate.id, instant(moment))) for moment in starts]
-        if all(s is not None and available(s, own) for s in held):
-            free.append((candidate, [s for s in held if s is not None]))
-    if not free:
-        raise SlotTaken(f"no {what} is free from {instant(starts[0])} for this visit: the time is already taken")
-    # A room the appointment already holds is kept when it is still free for the new time.
-    kept = [item for item in free if any(s.res_id in own for s in item[1])]
-    return kept[0] if kept else random.choice(free)
+        held = _slots_at(clinic, candidate.id, starts, actor)
+        if held is not None and all(available(s, own) for s in held):
+            return candidate, held
+    raise SlotTaken(f"no {what} is free from {instant(starts[0])} for this visit: the time is already taken")
 
 
-def _slots_at(clinic: Clinic, schedule_ids: list[str], starts: list[datetime],
-              actor: Actor) -> dict[tuple[str, str], Stored]:
-    """The Slots of these schedules at these start times, by (schedule id, start instant)."""
-    values = [f"{v.SLOT_ID}|{slot_identifier(sid, moment)}" for sid in schedule_ids for moment in starts]
-    found: dict[tuple[str, str], Stored] = {}
-    for chunk in range(0, len(values), 200):
-        page = clinic.chronicle.search("Slot", [("identifier", ",".join(values[chunk:chunk + 200])),
-                                                ("_count", "1000")], actor=actor)
-        for stored in page.matches:
-            schedule_id = v.reference_id(stored.resource.get("schedule"), "Schedule") or ""
-            found[(schedule_id, instant(parse_instant(stored.resource["start"])))] = stored
-    return found
+def _own_slots(clinic: Clinic, own: frozenset[str], actor: Actor) -> list[Stored]:
+    return [clinic.chronicle.read("Slot", slot_id, actor=actor) for slot_id in own]
 
 
-def group_by_schedule(slots: list[Stored]) -> dict[str, list[Stored]]:
-    grouped: dict[str, list[Stored]] = defaultdict(list)
-    for slot in slots:
-        grouped[v.reference_id(slot.resource.get("schedule"), "Schedule") or ""].append(slot)
-    return grouped
+def _slots_at(clinic: Clinic, schedule_id: str, starts: list[datetime], actor: Actor) -> list[Stored] | None:
+    """The Slots of a schedule at these start times; None when one does not exist."""
+    found = [read_slot(clinic, schedule_id, moment, actor) for moment in starts]
+    return None if any(s is None for s in found) else [s for s in found if s is not None]

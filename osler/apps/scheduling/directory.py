@@ -2,19 +2,23 @@
 
 Read-only views over the FHIR resources ``setup`` writes: ``DepartmentView`` (an Organization, its
 Location and its Schedules), ``ScheduleInfo`` (what a Schedule is for, read from the Schedule alone so
-that availability needs no extra reads per provider or room) and ``VisitType`` (an
-ActivityDefinition of kind Appointment).
+that availability needs no extra reads per provider or room), ``Layout`` (a department's Schedules
+and the hours its templates cover, kept a few seconds per process because every search and booking
+needs it) and ``VisitType`` (an ActivityDefinition of kind Appointment).
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from osler.apps.scheduling import vocabulary as v
 from osler.apps.scheduling.context import Clinic, UnknownReference
+from osler.apps.scheduling.templates import WEEKDAYS, blocks_from_available_time
 from osler.chronicle.records import SYSTEM, Actor, Stored
 from osler.fhir.outcome import Gone, NotFound
 
@@ -125,6 +129,52 @@ def department_schedules(clinic: Clinic, code: str, *, actor: Actor, kind: str |
     if resource_type:
         params.append(("_tag", f"{v.RESOURCE_TYPE_TAG}|{resource_type}"))
     return [ScheduleInfo.of(s) for s in search_all(clinic, "Schedule", params, actor=actor)]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A department's Schedules and, per weekday (0 = Monday), the clinic-local hours its provider templates
+    cover: where availability looks for free slots."""
+
+    schedules: tuple[ScheduleInfo, ...]
+    hours: dict[int, tuple[int, ...]]
+
+    def of_kind(self, kind: str, resource_type: str | None = None) -> list[ScheduleInfo]:
+        return [s for s in self.schedules
+                if s.kind == kind and (resource_type is None or s.resource_type == resource_type)]
+
+
+# Layouts change only with a department's set-up, yet every availability search and booking needs one: each
+# process keeps them for LAYOUT_TTL_SECONDS (set-up in this process forgets them at once). Staleness is
+# bounded and harmless — a new room is offered a few seconds late; every booking still checks the slots.
+LAYOUT_TTL_SECONDS = 5.0
+_layouts: dict[tuple[str, str], tuple[float, Layout]] = {}
+
+
+def department_layout(clinic: Clinic, code: str, *, actor: Actor = SYSTEM) -> Layout:
+    key = (str(clinic.chronicle.engine.url), code)
+    cached = _layouts.get(key)
+    if cached is not None and time.monotonic() - cached[0] < LAYOUT_TTL_SECONDS:
+        return cached[1]
+    schedules = tuple(department_schedules(clinic, code, actor=actor))
+    hours: dict[int, set[int]] = defaultdict(set)
+    for schedule in schedules:
+        if schedule.kind != v.PROVIDER:
+            continue
+        try:
+            role = clinic.chronicle.read("PractitionerRole", schedule.actor_id, actor=actor).resource
+        except (NotFound, Gone):
+            continue
+        for block in blocks_from_available_time(role.get("availableTime") or []):
+            for day in block.days:
+                hours[WEEKDAYS.index(day)].update(range(block.start_minute // 60, math.ceil(block.end_minute / 60)))
+    layout = Layout(schedules, {day: tuple(sorted(found)) for day, found in hours.items()})
+    _layouts[key] = (time.monotonic(), layout)
+    return layout
+
+
+def forget_layouts() -> None:
+    _layouts.clear()
 
 
 def describe_department(clinic: Clinic, department_id: str, *, actor: Actor = SYSTEM) -> DepartmentView:

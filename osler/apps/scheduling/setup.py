@@ -25,7 +25,13 @@ from typing import Any
 
 from osler.apps.scheduling import vocabulary as v
 from osler.apps.scheduling.context import Clinic, instant
-from osler.apps.scheduling.directory import DepartmentView, VisitType, describe_department
+from osler.apps.scheduling.directory import (
+    DepartmentView,
+    VisitType,
+    describe_department,
+    forget_layouts,
+    search_all,
+)
 from osler.apps.scheduling.requests import (
     DepartmentSetup,
     DeviceSetup,
@@ -46,8 +52,12 @@ UCUM = "http://unitsofmeasure.org"
 
 def set_up_department(clinic: Clinic, setup: DepartmentSetup, *, actor: Actor = SYSTEM) -> DepartmentView:
     """Create or update a whole department in one transaction; the department as stored."""
-    builder = _Bundle()
     dept = setup.code
+    # A Schedule's planningHorizon records which days have slots; set-up rewrites Schedules whole, so it carries
+    # them over.
+    builder = _Bundle({v.identifier_value(s.resource, v.SCHEDULE_ID): s.resource["planningHorizon"]
+                       for s in search_all(clinic, "Schedule", [("_tag", f"{v.DEPARTMENT_TAG}|{dept}")], actor=actor)
+                       if s.resource.get("planningHorizon")})
     org = builder.upsert("Organization", v.DEPARTMENT_ID, dept, {
         "active": True, "name": setup.name,
         "type": [v.concept(ORGANIZATION_TYPE, "dept", "Hospital Department")]})
@@ -66,6 +76,7 @@ def set_up_department(clinic: Clinic, setup: DepartmentSetup, *, actor: Actor = 
     for visit in setup.visit_types:
         builder.upsert("ActivityDefinition", v.VISIT_TYPE, visit.code, visit_type_resource(visit))
     results = builder.commit(clinic, actor)
+    forget_layouts()
     organization_id = results[0].stored.res_id  # type: ignore[union-attr]
     return describe_department(clinic, organization_id, actor=actor)
 
@@ -173,13 +184,16 @@ def _closure(off: TimeOff) -> dict[str, Any]:
 class _Bundle:
     """A transaction of conditional updates, entries referring to each other by ``urn:uuid``."""
 
-    def __init__(self) -> None:
+    def __init__(self, horizons: dict[str | None, dict[str, Any]] | None = None) -> None:
         self.entries: list[dict[str, Any]] = []
+        self.horizons = horizons or {}
 
     def upsert(self, res_type: str, system: str, value: str, fields: dict[str, Any]) -> str:
         full_url = f"urn:uuid:{uuid.uuid4()}"
         resource = {"resourceType": res_type, **fields}
         resource["identifier"] = [v.identifier(system, value)]
+        if res_type == "Schedule" and value in self.horizons:
+            resource["planningHorizon"] = self.horizons[value]
         self.entries.append({"fullUrl": full_url, "resource": resource,
                              "request": {"method": "PUT", "url": f"{res_type}?identifier={system}|{value}"}})
         return full_url

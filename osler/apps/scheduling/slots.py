@@ -3,7 +3,8 @@
 For each Schedule of a department, the slots its template wants in the range are compared with the
 slots already stored there; only the difference is written:
 
-* a wanted slot that does not exist is created ``free`` (identifier ``<schedule>/<start>``);
+* a wanted slot that does not exist is created ``free``, with the id ``<schedule id>-<start>`` (so that
+  a slot is found by id from its schedule and time) and the identifier ``<schedule id>/<start>``;
 * a ``free`` slot the template no longer wants (new blocked time, a holiday, shorter hours) becomes
   ``busy-unavailable`` — kept, so that the schedule shows it as blocked, and reopened if the block goes;
 * a booked (``busy``) slot the template no longer wants is left alone and reported, for staff to move.
@@ -16,8 +17,10 @@ same range therefore writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from osler.apps.scheduling import vocabulary as v
@@ -40,7 +43,7 @@ from osler.apps.scheduling.templates import (
 )
 from osler.chronicle.records import SYSTEM, Actor, Stored
 from osler.chronicle.transactions import EntryResult
-from osler.fhir.outcome import Conflict, VersionConflict
+from osler.fhir.outcome import Conflict, Gone, NotFound, VersionConflict
 
 CHUNK = 500
 ATTEMPTS = 4
@@ -70,13 +73,30 @@ def slot_identifier(schedule_id: str, start_utc: Any) -> str:
     return f"{schedule_id}/{compact(start_utc)}"
 
 
+def slot_id(schedule_id: str, start_utc: Any) -> str:
+    """The Slot's FHIR id, derived from its schedule and start: whoever needs "the slot of this schedule at
+    this time" (a longer visit's next slot, a room at the same time) reads it by id instead of searching."""
+    candidate = f"{schedule_id}-{compact(start_utc)}"
+    if len(candidate) <= 64:
+        return candidate
+    return hashlib.sha256(candidate.encode()).hexdigest()[:64]
+
+
+def read_slot(clinic: Clinic, schedule_id: str, start: datetime, actor: Actor) -> Stored | None:
+    """The Slot of a schedule at a start time (its id says which), or None."""
+    try:
+        return clinic.chronicle.read("Slot", slot_id(schedule_id, start), actor=actor)
+    except (NotFound, Gone):
+        return None
+
+
 def generate_slots(clinic: Clinic, department_id: str, horizon: SlotGeneration, *, actor: Actor = SYSTEM,
                    schedule_ids: Iterable[str] | None = None) -> GenerationReport:
     """Bring the Slots of a department's Schedules (or only ``schedule_ids``) in line with their templates."""
     code, _ = department_code(clinic, department_id, actor=actor)
     location = _department_location(clinic, code, actor)
     hours = blocks_from_hours(location.get("hoursOfOperation") or [])
-    closures = [period_interval(ext_value(item, "period", "valuePeriod"))
+    closures = [period_interval(_nested_value(item, "period", "valuePeriod"))
                 for item in location.get("extension") or [] if item.get("url") == v.CLOSURE_EXT]
     wanted_ids = set(schedule_ids) if schedule_ids is not None else None
     days = days_between(horizon.start, horizon.end)
@@ -108,14 +128,25 @@ def add_time_off(clinic: Clinic, role_id: str, time_off: TimeOff, *, actor: Acto
         clinic.chronicle.update("PractitionerRole", role_id, resource, actor=actor, if_match=role.etag)
     except VersionConflict:
         raise Conflict(f"PractitionerRole/{role_id} changed meanwhile: try again") from None
-    department = _role_department(clinic, resource, actor)
-    schedules = [s for s in department_schedules(clinic, department[0], actor=actor, kind=v.PROVIDER)
-                 if s.actor_id == role_id]
-    horizon = SlotGeneration(start=clinic.local_day(time_off.start), end=clinic.local_day(time_off.end))
-    return generate_slots(clinic, department[1], horizon, actor=actor, schedule_ids=[s.id for s in schedules])
+    code, organization_id = _role_department(clinic, resource, actor)
+    report = GenerationReport()
+    for schedule in department_schedules(clinic, code, actor=actor, kind=v.PROVIDER):
+        if schedule.actor_id != role_id:
+            continue
+        # Only the days slots were generated for: blocking time must not create slots beyond the horizon.
+        generated = clinic.chronicle.read("Schedule", schedule.id, actor=actor).resource.get("planningHorizon")
+        if not generated:
+            continue
+        first = max(clinic.local_day(time_off.start), clinic.local_day(parse_instant(generated["start"])))
+        last = min(clinic.local_day(time_off.end), clinic.local_day(parse_instant(generated["end"]) - timedelta(
+            microseconds=1)))
+        if first <= last:
+            report.add(generate_slots(clinic, organization_id, SlotGeneration(start=first, end=last), actor=actor,
+                                      schedule_ids=[schedule.id]))
+    return report
 
 
-def ext_value(extension: dict[str, Any], url: str, key: str) -> Any:
+def _nested_value(extension: dict[str, Any], url: str, key: str) -> Any:
     for item in extension.get("extension") or []:
         if item.get("url") == url:
             return item.get(key)
@@ -169,8 +200,8 @@ def _plan(clinic: Clinic, schedule: ScheduleInfo, wanted: list[Interval],
         wanted_keys.add(key)
         current = existing.get(key)
         if current is None:
-            writes.append({"request": {"method": "POST", "url": "Slot"},
-                           "resource": new_slot(clinic, schedule, slot)})
+            resource = new_slot(clinic, schedule, slot)
+            writes.append({"request": {"method": "PUT", "url": f"Slot/{resource['id']}"}, "resource": resource})
             report.created += 1
         elif current.resource.get("status") == "busy-unavailable":
             writes.append(_status_change(current, "free"))
@@ -190,8 +221,9 @@ def _plan(clinic: Clinic, schedule: ScheduleInfo, wanted: list[Interval],
 
 
 def new_slot(clinic: Clinic, schedule: ScheduleInfo, slot: Interval) -> dict[str, Any]:
-    return {"resourceType": "Slot",
-            "meta": {"tag": [v.day_tag(schedule.kind, schedule.department, clinic.local_day(slot.start))]},
+    local = slot.start.astimezone(clinic.zone)
+    return {"resourceType": "Slot", "id": slot_id(schedule.id, slot.start),
+            "meta": {"tag": [v.hour_tag(schedule.kind, schedule.department, local.date(), local.hour)]},
             "identifier": [v.identifier(v.SLOT_ID, slot_identifier(schedule.id, slot.start))],
             "schedule": v.reference("Schedule", schedule.id), "status": "free",
             "start": instant(slot.start), "end": instant(slot.end)}

@@ -8,12 +8,13 @@ Tags (``meta.tag``) are workflow markers, not clinical data:
 * ``urn:osler:cadence:department|<DEPT>`` on Schedules, Appointments and waitlist entries;
 * ``urn:osler:cadence:schedule-kind|provider|room|device`` and
   ``urn:osler:cadence:resource-type|<type>`` (rooms and devices) on Schedules;
-* ``urn:osler:cadence:provider-day|<DEPT>/<YYYY-MM-DD>`` on provider Slots and
-  ``urn:osler:cadence:resource-day|<DEPT>/<YYYY-MM-DD>`` on room/device Slots, the clinic-local day.
-  They are the availability search's driving key: ``Slot?_tag=…&status=free`` reads one
-  department-day from the token index (~1,300 rows) instead of every future Slot, which is what a
-  date search would scan (its index covers one side of the range only). Measured: 10 ms against
-  190 to 280 ms for ``start=ge…&start=lt…`` on 82,000 Slots.
+* ``urn:osler:cadence:provider-hour|<DEPT>/<YYYY-MM-DD>T<HH>`` on provider Slots and
+  ``urn:osler:cadence:resource-hour|<DEPT>/<YYYY-MM-DD>T<HH>`` on room/device Slots: the clinic-local
+  hour the slot starts in. They are the availability search's driving key: ``Slot?_tag=…&status=free``
+  reads one department-hour from the token index instead of every future Slot, which is what a date
+  search scans (its index covers one side of a range only). Measured on 82,000 Slots: 10 ms for a
+  department-day of 1,300 slots this way against 190 to 280 ms for ``start=ge…&start=lt…``; by the
+  hour, a search for the first free times reads a few hundred rows instead of a whole day.
 
 Codes (departments, providers, rooms, devices, visit types) are restricted to ``CODE_PATTERN`` so
 that they can sit inside tags and comma-separated search values unescaped.
@@ -45,8 +46,8 @@ OFFER_ID = f"{CADENCE}:waitlist-offer"
 DEPARTMENT_TAG = f"{CADENCE}:department"
 SCHEDULE_KIND_TAG = f"{CADENCE}:schedule-kind"
 RESOURCE_TYPE_TAG = f"{CADENCE}:resource-type"
-PROVIDER_DAY_TAG = f"{CADENCE}:provider-day"
-RESOURCE_DAY_TAG = f"{CADENCE}:resource-day"
+PROVIDER_HOUR_TAG = f"{CADENCE}:provider-hour"
+RESOURCE_HOUR_TAG = f"{CADENCE}:resource-hour"
 
 # Extensions.
 EXTENSION_BASE = "http://osler.dev/fhir/StructureDefinition"
@@ -78,9 +79,10 @@ def tag_code(resource: dict[str, Any], system: str) -> str | None:
     return None
 
 
-def day_tag(kind: str, department: str, day: date) -> dict[str, str]:
-    """The availability key of a Slot: its department and clinic-local day."""
-    return tag(PROVIDER_DAY_TAG if kind == PROVIDER else RESOURCE_DAY_TAG, f"{department}/{day.isoformat()}")
+def hour_tag(kind: str, department: str, day: date, hour: int) -> dict[str, str]:
+    """The availability key of a Slot: its department and the clinic-local hour it starts in."""
+    system = PROVIDER_HOUR_TAG if kind == PROVIDER else RESOURCE_HOUR_TAG
+    return tag(system, f"{department}/{day.isoformat()}T{hour:02d}")
 
 
 def identifier(system: str, value: str) -> dict[str, str]:
