@@ -239,3 +239,10 @@ def test_transaction_resolves_conditional_references_and_keeps_other_text(chroni
     )
     with pytest.raises(NotFound):
         chronicle.process_bundle(missing, no_reads)
+
+
+def test_token_lists_with_a_shared_system_match_each_value(chronicle: Chronicle) -> None:
+    ids = {mrn: chronicle.create(patient(mrn=mrn)).stored.res_id for mrn in ("a1", "a2", "a3")}
+    other = chronicle.create({"resourceType": "Patient", "identifier": [{"system": "urn:other", "value": "a1"}]})
+    page = chronicle.search("Patient", [("identifier", "urn:mrn|a1,urn:mrn|a3,urn:other|a1,urn:mrn|zz")])
+    assert {m.res_id for m in page.matches} == {ids["a1"], ids["a3"], other.stored.res_id}

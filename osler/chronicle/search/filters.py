@@ -162,8 +162,34 @@ def _exists(f: ParamFilter, pk: ColumnElement[int], outer: FromClause, types: Ty
 def _value_clause(f: ParamFilter, table: FromClause, dialect: str) -> list[ColumnElement[bool]]:
     if f.missing is not None:
         return []
-    matches = [value_match(f.kind, f.modifier, v, table, dialect) for v in f.values]
+    values = list(f.values)
+    matches: list[ColumnElement[bool]] = []
+    if f.kind == "token" and f.modifier is None:
+        matches, values = _token_code_lists(values, table)
+    matches += [value_match(f.kind, f.modifier, v, table, dialect) for v in values]
     return [matches[0] if len(matches) == 1 else or_(*matches)]
+
+
+def _token_code_lists(values: list[Match], table: FromClause) -> tuple[list[ColumnElement[bool]], list[Match]]:
+    """``code IN (…) AND system = ?`` for token values that share a system; the other values as they are.
+
+    SQLite answers an OR of (code AND system) pairs by scanning every row of the parameter
+    (measured: 31 ms for sixty identifiers); an IN list stays on the (param, code, system) index.
+    """
+    by_system: dict[str | None, list[str]] = {}
+    rest: list[Match] = []
+    for v in values:
+        if isinstance(v, TokenMatch) and v.code is not None and v.system_given and v.system is not None:
+            by_system.setdefault(v.system, []).append(v.code)
+        else:
+            rest.append(v)
+    clauses: list[ColumnElement[bool]] = []
+    for system, codes in by_system.items():
+        if len(codes) == 1:
+            rest.append(TokenMatch(system, codes[0], True))
+        else:
+            clauses.append(and_(table.c.code.in_(codes), table.c.system == system))
+    return clauses, rest
 
 
 def value_match(kind: str, modifier: str | None, v: Match, t: FromClause,
