@@ -107,24 +107,40 @@ class Reactor:
     def _drain(self, consumer: Consumer) -> int:
         handled = 0
         while (seq := self._lease(consumer.name)) is not None:
-            changes = self.chronicle.changes_since(seq, self.batch)
-            if not changes:
-                break
+            # Read the feed's end first: everything up to it that the query skips is not this
+            # consumer's, so the cursor may jump there once the matching changes are handled.
+            end = self.chronicle.last_sequence()
+            changes = [c for c in self.chronicle.changes_since(seq, self.batch, resource_types=consumer.resource_types)
+                       if c.seq <= end]
             last_done: int | None = None
             try:
                 for change in changes:
-                    if consumer.resource_types is None or change.res_type in consumer.resource_types:
-                        consumer.handler(change, self.chronicle)
-                        handled += 1
+                    consumer.handler(change, self.chronicle)
+                    handled += 1
                     last_done = change.seq
+                if len(changes) < self.batch:
+                    last_done = end
             finally:  # one cursor write per batch; after a failure, up to the last change handled
-                if last_done is not None:
+                if last_done is not None and last_done > seq:
                     self._advance(consumer.name, last_done)
+            if len(changes) < self.batch:
+                break
         return handled
 
     def _lease(self, name: str) -> int | None:
-        """Take or renew the consumer's lease; its cursor, or None when another process holds it."""
+        """Take or renew the consumer's lease; its cursor, or None when another process holds it.
+
+        Reads first and writes only to take the lease or renew it when half has run out, so an
+        idle reactor costs each round a read, not a write transaction.
+        """
         now = now_us()
+        with self.chronicle.engine.connect() as conn:
+            row = conn.execute(select(feed_cursor).where(feed_cursor.c.consumer == name)).first()
+        if row is not None:
+            if row.lease_owner not in (None, self.owner) and row.lease_until > now:
+                return None
+            if row.lease_owner == self.owner and row.lease_until - now > LEASE_US // 2:
+                return row.seq
         with begin_write(self.chronicle.engine) as conn:
             row = conn.execute(select(feed_cursor).where(feed_cursor.c.consumer == name)).first()
             if row is None:

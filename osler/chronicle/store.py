@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import jsonpatch
-from sqlalchemy import Connection, Engine, exc, select, text
+from sqlalchemy import Connection, Engine, exc, func, select, text
 
 from osler.chronicle import history as history_queries
 from osler.chronicle.audit import AuditTrail
@@ -287,9 +287,17 @@ class Chronicle:
         return EntryResult("201 Created" if result.created else "200 OK", result.stored)
 
     # ------------------------------------------------------------ change feed
-    def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
-        """Changes with a sequence number above ``seq``, oldest first."""
+    def changes_since(self, seq: int, limit: int = 1000, *,
+                      resource_types: frozenset[str] | None = None) -> list[Change]:
+        """Changes with a sequence number above ``seq``, oldest first; only of ``resource_types`` if given."""
+        statement = select(change_feed).where(change_feed.c.seq > seq)
+        if resource_types is not None:
+            statement = statement.where(change_feed.c.res_type.in_(sorted(resource_types)))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(change_feed).where(change_feed.c.seq > seq)
-                                .order_by(change_feed.c.seq).limit(limit)).all()
+            rows = conn.execute(statement.order_by(change_feed.c.seq).limit(limit)).all()
         return [Change(r.seq, r.res_type, r.res_id, r.version, r.op, r.ts) for r in rows]
+
+    def last_sequence(self) -> int:
+        """The newest change's sequence number (0 for an empty feed)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(change_feed.c.seq))).scalar() or 0

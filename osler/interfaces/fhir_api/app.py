@@ -12,6 +12,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from osler.apps.reactions import build_reactor
@@ -22,7 +23,7 @@ from osler.interfaces.app_api import routers as app_routers
 from osler.interfaces.app_api.registration import gateway_of
 from osler.interfaces.fhir_api.capability import capability_statement
 from osler.interfaces.fhir_api.http import FhirResponse
-from osler.interfaces.fhir_api.routes import base_of, router
+from osler.interfaces.fhir_api.routes import READ_PATH, base_of, read, router
 
 log = logging.getLogger("osler.api")
 
@@ -133,8 +134,13 @@ def create_app(settings: Settings | None = None, chronicle: Chronicle | None = N
             """The ceiling for read benchmarks: the same stack returning a JSON blob held in memory."""
             return FhirResponse(blob)
 
+    # The FHIR routes first: read-by-id is the hottest route and Starlette tries routes in order.
+    # It is also mounted as a plain Starlette route ahead of everything: the endpoint only takes the
+    # Request, so FastAPI's dependency resolution is pure overhead there (~15 % of a read, measured);
+    # the FastAPI route behind it stays for the OpenAPI document.
+    app.router.routes.insert(0, Route(READ_PATH, read, methods=["GET"]))
+    app.include_router(router)
     for app_router in app_routers():
         app.include_router(app_router)
-    app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

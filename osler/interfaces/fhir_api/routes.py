@@ -97,6 +97,9 @@ def _instant_param(pairs: list[tuple[str, str]], name: str) -> int | None:
 
 
 # Read by id first: it is the hottest route, and Starlette tries routes in order.
+READ_PATH = "/fhir/{res_type:fhirtype}/{res_id:fhirid}"
+
+
 @router.get("/{res_type:fhirtype}/{res_id:fhirid}")
 async def read(request: Request) -> FhirResponse:
     # Path parameters are read from the request rather than declared: FastAPI's per-parameter
