@@ -16,6 +16,7 @@ type are worked out in memory from those reads and the department's layout.
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -66,7 +67,7 @@ class _Free:
     slot_id: str
 
 
-class _Source:
+class _Source(ABC):
     """Free slots of some schedules by clinic-local hour, each hour read once per search."""
 
     def __init__(self, clinic: Clinic, wanted: dict[str, ScheduleInfo], actor: Actor) -> None:
@@ -78,8 +79,9 @@ class _Source:
             self.read[(day, hour)] = self._read(day, hour)
         return self.read[(day, hour)]
 
+    @abstractmethod
     def _read(self, day: date, hour: int) -> dict[str, list[_Free]]:
-        raise NotImplementedError
+        """The free slots of one clinic-local hour, by schedule id."""
 
     def span(self, day: date, first_hour: int, hours: int) -> dict[str, list[_Free]]:
         """Free slots of ``hours`` consecutive hours from ``first_hour`` (into the next day if need be)."""
