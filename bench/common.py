@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import multiprocessing
 import os
 import platform
 import re
@@ -14,9 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -376,3 +380,43 @@ def machine_facts() -> dict[str, object]:
         "platform": platform.platform(),
         "wrk": wrk_version,
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# load generators in a process of their own
+# ---------------------------------------------------------------------------------------------------
+
+
+def _child(sender: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """Child process body: run ``function`` and send back its result (or the traceback)."""
+    try:
+        sender.send({"result": function(*args)})
+    except Exception:
+        sender.send({"error": traceback.format_exc()})
+    finally:
+        sender.close()
+
+
+def run_in_child(what: str, function: Callable[..., Any], *args: Any) -> Any:
+    """Run a load generator in its own process, so that the client's work does not count as the server's.
+
+    A plain process rather than a pool: on an interrupt it can be terminated at once, where a pool
+    would first wait for the whole run to finish. ``function`` must be importable (spawn).
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, function, args), daemon=True)
+    process.start()
+    sender.close()  # so that recv() sees end of file if the child dies without answering
+    try:
+        answer = receiver.recv()
+    except EOFError:
+        raise RuntimeError(f"the {what} load generator died (exit code {process.exitcode})") from None
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+    if "error" in answer:
+        raise RuntimeError(f"the {what} load generator failed:\n{answer['error']}")
+    return answer["result"]

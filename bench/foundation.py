@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
 import queue
 import random
 import statistics
 import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,7 @@ from bench.common import (
     Row,
     WrkResult,
     osler_server,
+    run_in_child,
     run_wrk,
     verdict,
 )
@@ -112,35 +110,7 @@ def measure_ingest(base_url: str, bundle_dir: Path) -> dict[str, Any]:
     A plain process rather than a pool: on an interrupt it can be terminated at once, where a pool
     would first wait for the whole ingest to finish.
     """
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_ingest_process, args=(sender, base_url, str(bundle_dir), INGEST_CONNECTIONS), daemon=True
-    )
-    process.start()
-    sender.close()  # so that recv() sees end of file if the child dies without answering
-    try:
-        answer = receiver.recv()
-    except EOFError:
-        raise RuntimeError(f"the ingest load generator died (exit code {process.exitcode})") from None
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.terminate()
-        process.join()
-    if "error" in answer:
-        raise RuntimeError(f"the ingest load generator failed:\n{answer['error']}")
-    return answer["result"]
-
-
-def _ingest_process(sender: Connection, base_url: str, bundle_dir: str, connections: int) -> None:
-    """Child process body: run the ingest and send back its figures (or the traceback)."""
-    try:
-        sender.send({"result": ingest_bundles(base_url, bundle_dir, connections)})
-    except Exception:
-        sender.send({"error": traceback.format_exc()})
-    finally:
-        sender.close()
+    return run_in_child("ingest", ingest_bundles, base_url, str(bundle_dir), INGEST_CONNECTIONS)
 
 
 def ingest_bundles(base_url: str, bundle_dir: str, connections: int) -> dict[str, Any]:

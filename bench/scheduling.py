@@ -18,22 +18,19 @@ Against a fresh ``osler serve --workers 2`` (embedded SQLite), all through HTTP:
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 import statistics
 import threading
 import time
-import traceback
 import urllib.parse
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
-from multiprocessing.connection import Connection
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.common import BenchOptions, Row, osler_server, run_wrk, verdict
+from bench.common import BenchOptions, Row, osler_server, run_in_child, run_wrk, verdict
 
 NAME = "scheduling"
 TITLE = "Scheduling (Cadence): one department, 50 providers, 90 days"
@@ -167,32 +164,7 @@ def measure_lone_searches(client: httpx.Client, paths: list[str]) -> dict[str, A
 
 def measure_bookings(base_url: str, setup: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
     """Run the booking clients in their own process, so that their work does not count as the server's."""
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_booking_process, args=(sender, base_url, setup, clients, seconds), daemon=True)
-    process.start()
-    sender.close()
-    try:
-        answer = receiver.recv()
-    except EOFError:
-        raise RuntimeError(f"the booking load generator died (exit code {process.exitcode})") from None
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.terminate()
-        process.join()
-    if "error" in answer:
-        raise RuntimeError(f"the booking load generator failed:\n{answer['error']}")
-    return answer["result"]
-
-
-def _booking_process(sender: Connection, base_url: str, setup: dict[str, Any], clients: int, seconds: float) -> None:
-    try:
-        sender.send({"result": book_concurrently(base_url, setup, clients, seconds)})
-    except Exception:
-        sender.send({"error": traceback.format_exc()})
-    finally:
-        sender.close()
+    return run_in_child("booking", book_concurrently, base_url, setup, clients, seconds)
 
 
 def book_concurrently(base_url: str, setup: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
