@@ -44,6 +44,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+from osler.chronicle.store import Chronicle
 from osler.reference_data import SHARED_DATA, SYNTHEA_ARCHIVE, extract_json_members
 
 # The OS account the embedded cluster runs as when the tests run as root.
@@ -425,6 +426,14 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     name = f"osler_test_{_worker_id()}_{next(_database_numbers)}"
     yield cluster.create_database(name)
     cluster.drop_database(name)
+
+
+@pytest.fixture
+def chronicle(db_url: str) -> Iterator[Chronicle]:
+    """A Chronicle on a fresh database, once on SQLite and once on PostgreSQL."""
+    store = Chronicle.open(db_url)
+    yield store
+    store.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -21,11 +20,6 @@ def patient(family: str = "Chalmers", mrn: str = "12345") -> dict:
             "name": [{"family": family, "given": ["Peter", "James"]}], "gender": "male", "birthDate": "1974-12-25"}
 
 
-@pytest.fixture
-def chronicle(db_url: str) -> Iterator[Chronicle]:
-    store = Chronicle.open(db_url)
-    yield store
-    store.close()
 
 
 def count(store: Chronicle, table) -> int:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -76,11 +75,6 @@ def test_simulator_configuration_errors_say_what_is_wrong(tmp_path: Path) -> Non
 
 
 # ------------------------------------------------------------------------------- checks, stored
-@pytest.fixture
-def chronicle(db_url: str) -> Iterator[Chronicle]:
-    store = Chronicle.open(db_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from osler.chronicle.reactions import Reactor
 from osler.chronicle.records import Change
 from osler.chronicle.store import Chronicle
-
-
-@pytest.fixture
-def chronicle(db_url: str) -> Iterator[Chronicle]:
-    store = Chronicle.open(db_url)
-    yield store
-    store.close()
 
 
 def patient(family: str) -> dict:

@@ -4,7 +4,6 @@ in memory, everything that writes on SQLite and on a real PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,11 +25,6 @@ from osler.fhir.outcome import BadRequest, Conflict, NotFound
 CLERK = Actor("clerk.adams", "registration")
 
 
-@pytest.fixture
-def chronicle(db_url: str) -> Iterator[Chronicle]:
-    store = Chronicle.open(db_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from sqlalchemy import Connection, insert, select
 from osler.chronicle.records import Actor
 from osler.chronicle.schema import load_ledger
 from osler.chronicle.store import Chronicle
-from osler.chronicle.transactions import EntryRequest, EntryResult
 from osler.fhir.instants import now_us
 from osler.fhir.outcome import BadRequest, FhirError
 
@@ -155,16 +154,13 @@ def load_unit(chronicle: Chronicle, unit: LoadUnit) -> int:
         conn.execute(insert(load_ledger).values(sha256=unit.key, source=unit.source[-1000:], loaded_at=now_us(),
                                                 resources=unit.resources))
 
-    def no_reads(_: EntryRequest) -> EntryResult:
-        raise BadRequest("GET entries are not loaded")
-
     if unit.bundle.get("type") == "batch":
-        _, results = chronicle.process_bundle(unit.bundle, no_reads, actor=LOADER)
+        _, results = chronicle.process_bundle(unit.bundle, actor=LOADER)
         failed = [r for r in results if r.outcome is not None]
         with chronicle.engine.begin() as conn:
             record(conn)
         return len(results) - len(failed)
-    _, results = chronicle.process_bundle(unit.bundle, no_reads, actor=LOADER, also_in_transaction=record)
+    _, results = chronicle.process_bundle(unit.bundle, actor=LOADER, also_in_transaction=record)
     return len(results)
 
 

@@ -55,6 +55,10 @@ def require_type(res_type: str) -> None:
         raise NotFound(f"unknown resource type {res_type!r}")
 
 
+def refuse_reads(request: EntryRequest) -> EntryResult:
+    raise BadRequest(f"Bundle.entry[{request.index}]: GET entries are not accepted here")
+
+
 class Chronicle:
     def __init__(self, engine: Engine, *, audit_flush_seconds: float = 0.25, page_size: int = 20,
                  max_page_size: int = 1000, snapshot_ttl_seconds: int = 3600) -> None:
@@ -243,7 +247,7 @@ class Chronicle:
         return page
 
     # ------------------------------------------------------------- bundles
-    def process_bundle(self, bundle: Any, read: Callable[[EntryRequest], EntryResult], *,
+    def process_bundle(self, bundle: Any, read: Callable[[EntryRequest], EntryResult] | None = None, *,
                        actor: Actor = SYSTEM, also_in_transaction: Callable[[Connection], None] | None = None,
                        ) -> tuple[str, list[EntryResult]]:
         """Run a transaction (all-or-nothing) or batch (each entry alone) Bundle.
@@ -251,6 +255,7 @@ class Chronicle:
         ``also_in_transaction`` runs inside a transaction's database transaction (the bulk loader
         records what it loaded there, so a crash can never load a file twice).
         """
+        read = read or refuse_reads
         kind, requests = parse_entries(bundle)
         if kind == "transaction":
             return kind, TransactionRunner(self, actor, also_in_transaction).run(requests, read)
@@ -262,6 +267,13 @@ class Chronicle:
                 results.append(EntryResult(f"{error.status} {HTTPStatus(error.status).phrase}",
                                            outcome=error.outcome()))
         return kind, results
+
+    def transact(self, entries: list[dict[str, Any]], *, actor: Actor = SYSTEM,
+                 also_in_transaction: Callable[[Connection], None] | None = None) -> list[EntryResult]:
+        """Write ``entries`` (Bundle entries: request + resource) as one all-or-nothing transaction;
+        the entries' results in their order. How applications make several writes atomic."""
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        return self.process_bundle(bundle, actor=actor, also_in_transaction=also_in_transaction)[1]
 
     def _batch_entry(self, request: EntryRequest, read: Callable[[EntryRequest], EntryResult],
                      actor: Actor) -> EntryResult:

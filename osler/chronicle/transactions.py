@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -49,7 +49,6 @@ class EntryResult:
     stored: Stored | None = None
     outcome: dict[str, Any] | None = None
     body: dict[str, Any] | None = None  # for GET entries: the resource or Bundle answered
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_entries(bundle: Any) -> tuple[str, list[EntryRequest]]:

@@ -28,7 +28,6 @@ from osler.apps.scheduling import Clinic
 from osler.apps.scheduling.context import WrongState, instant
 from osler.apps.scheduling.visits import AppointmentView
 from osler.chronicle.records import SYSTEM, Actor, Stored
-from osler.chronicle.transactions import EntryRequest, EntryResult
 from osler.config import Settings
 from osler.fhir.outcome import Conflict, FhirError, NotFound, VersionConflict
 
@@ -81,10 +80,6 @@ class CheckInResult:
         if self.eligibility is not None and self.eligibility.status not in ("active", "pending"):
             said.append("We could not confirm your insurance; please see the front desk.")
         return said
-
-
-def _no_reads(_: EntryRequest) -> EntryResult:
-    raise AssertionError("check-in reads nothing inside its transaction")
 
 
 def _fresh_eligibility(clinic: Clinic, patient_id: str, gateway: PayerGateway, settings: Settings,
@@ -160,8 +155,7 @@ def check_in(clinic: Clinic, appointment_id: str, identity: Identity, *, gateway
         entries.append({"resource": _balance_flag(view.patient_id, balance, moment),
                         "request": {"method": "POST", "url": "Flag"}})
     try:
-        _, results = chronicle.process_bundle({"resourceType": "Bundle", "type": "transaction", "entry": entries},
-                                              _no_reads, actor=actor)
+        results = chronicle.transact(entries, actor=actor)
     except VersionConflict:
         raise AlreadyCheckedIn(f"Appointment/{appointment_id} was checked in or changed meanwhile") from None
     appointment, encounter, *flags = [result.stored for result in results if result.stored is not None]

@@ -33,7 +33,6 @@ from osler.apps.registration.codes import (
 from osler.apps.registration.forms import CoverageForm
 from osler.chronicle.records import SYSTEM, Actor, Stored
 from osler.chronicle.store import Chronicle
-from osler.chronicle.transactions import EntryRequest, EntryResult
 from osler.fhir.outcome import BadRequest, Conflict, Issue, VersionConflict
 
 ATTEMPTS = 3
@@ -100,10 +99,6 @@ def check_period(form: CoverageForm) -> None:
                                        "(end must be on or after start)", expression=["Coverage.period"])])
 
 
-def _no_reads(_: EntryRequest) -> EntryResult:
-    raise BadRequest("adding coverage reads nothing")  # its transaction has no GET entries
-
-
 def coverage_on_file(chronicle: Chronicle, patient_id: str, payer_id: str, member_id: str, *,
                      actor: Actor = SYSTEM) -> Stored | None:
     page = chronicle.search("Coverage", [("beneficiary", f"Patient/{patient_id}"),
@@ -137,8 +132,7 @@ def add_coverage(chronicle: Chronicle, patient_id: str, form: CoverageForm, *, a
         entries.append({"resource": updated, "request": {"method": "PUT", "url": f"Account/{account.res_id}",
                                                          "ifMatch": account.etag}})
         try:
-            _, results = chronicle.process_bundle({"resourceType": "Bundle", "type": "transaction", "entry": entries},
-                                                  _no_reads, actor=actor)
+            results = chronicle.transact(entries, actor=actor)
         except VersionConflict:
             continue  # the account changed meanwhile (a posting): redo on the new version
         stored_coverage = results[1].stored

@@ -23,7 +23,6 @@ from osler.apps.registration.candidates import PatientMatch
 from osler.apps.registration.codes import DUPLICATE_REVIEW_SYSTEM, POSSIBLE_DUPLICATE, WORK_ITEM_SYSTEM, concept
 from osler.chronicle.records import SYSTEM, Actor, Stored
 from osler.chronicle.store import Chronicle
-from osler.chronicle.transactions import EntryRequest, EntryResult
 from osler.fhir.instants import format_instant, now_us
 from osler.fhir.outcome import BadRequest, Conflict, NotFound, VersionConflict
 
@@ -89,10 +88,6 @@ def list_duplicate_reviews(chronicle: Chronicle, *, status: str | None = "reques
     return [review_of(stored) for stored in chronicle.search("Task", params, actor=actor).matches]
 
 
-def _no_reads(_: EntryRequest) -> EntryResult:
-    raise BadRequest("a duplicate resolution reads nothing")  # its transaction has no GET entries
-
-
 def _put(stored: Stored, resource: dict[str, Any]) -> dict[str, Any]:
     return {"resource": resource, "request": {"method": "PUT", "url": f"{stored.res_type}/{stored.res_id}",
                                               "ifMatch": stored.etag}}
@@ -129,8 +124,7 @@ def resolve_duplicate(chronicle: Chronicle, task_id: str, resolution: Resolution
                                       "active": False}))
         entries.append(_put(survivor, _linked(survivor.resource, review.patient_id, "replaces")))
     try:
-        _, results = chronicle.process_bundle({"resourceType": "Bundle", "type": "transaction", "entry": entries},
-                                              _no_reads, actor=actor)
+        results = chronicle.transact(entries, actor=actor)
     except VersionConflict:
         raise Conflict(f"Task/{task_id} or its patients changed meanwhile (resolved by someone else?): "
                        "read it again") from None

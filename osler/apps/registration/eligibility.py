@@ -44,7 +44,6 @@ from osler.apps.registration.eligibility_resources import (
 from osler.apps.registration.payer_port import EligibilityAnswer, EligibilityQuestion, PayerGateway, PayerUnavailable
 from osler.chronicle.records import SYSTEM, Actor, Stored
 from osler.chronicle.store import Chronicle
-from osler.chronicle.transactions import EntryRequest, EntryResult
 from osler.config import Settings
 from osler.fhir.outcome import BadRequest, FhirError, NotFound, VersionConflict
 
@@ -79,10 +78,6 @@ def ask_payer(gateway: PayerGateway, question: EligibilityQuestion, timeout_seco
 
 def _clinic_today(settings: Settings) -> date:
     return datetime.now(ZoneInfo(settings.clinic_timezone)).date()
-
-
-def _no_reads(_: EntryRequest) -> EntryResult:
-    raise BadRequest("an eligibility check reads nothing")  # its transactions have no GET entries
 
 
 @dataclass(frozen=True)
@@ -141,8 +136,7 @@ def _record_answer(chronicle: Chronicle, request_id: str, request: dict[str, Any
                {"resource": response, "request": {"method": "POST", "url": "CoverageEligibilityResponse",
                                                   "ifNoneExist": f"identifier={ELIGIBILITY_RESPONSE_SYSTEM}|"
                                                                  f"{request_id}"}}]
-    _, results = chronicle.process_bundle({"resourceType": "Bundle", "type": "transaction", "entry": entries},
-                                          _no_reads, actor=actor)
+    results = chronicle.transact(entries, actor=actor)
     stored_request, stored_response = results[0].stored, results[1].stored
     assert stored_request is not None and stored_response is not None
     return check_from(request_id, stored_request.resource, stored_response.res_id, stored_response.resource)

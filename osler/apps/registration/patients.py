@@ -33,9 +33,9 @@ from osler.apps.registration.matching import DEFAULT_THRESHOLDS, Thresholds, com
 from osler.apps.registration.mrn import new_mrn
 from osler.chronicle.records import SYSTEM, Actor, Stored
 from osler.chronicle.store import Chronicle
-from osler.chronicle.transactions import EntryRequest, EntryResult
+from osler.chronicle.transactions import EntryResult
 from osler.config import Settings
-from osler.fhir.outcome import BadRequest, Conflict
+from osler.fhir.outcome import Conflict
 from osler.fhir.validation import validate_resource
 
 MRN_ATTEMPTS = 5
@@ -113,10 +113,6 @@ class _MrnTaken(Exception):
     """The drawn MRN belongs to someone else: roll the registration transaction back and draw again."""
 
 
-def _no_reads(_: EntryRequest) -> EntryResult:
-    raise BadRequest("registration reads nothing")  # its transaction has no GET entries
-
-
 def _create_all(chronicle: Chronicle, patient: dict[str, Any], review: list[PatientMatch], mrn_system: str,
                 actor: Actor) -> tuple[str, list[EntryResult]]:
     for _ in range(MRN_ATTEMPTS):
@@ -138,9 +134,7 @@ def _create_all(chronicle: Chronicle, patient: dict[str, Any], review: list[Pati
                 raise _MrnTaken
 
         try:
-            _, results = chronicle.process_bundle({"resourceType": "Bundle", "type": "transaction",
-                                                   "entry": entries}, _no_reads, actor=actor,
-                                                  also_in_transaction=ours_was_created)
+            results = chronicle.transact(entries, actor=actor, also_in_transaction=ours_was_created)
         except _MrnTaken:
             continue
         return mrn, results

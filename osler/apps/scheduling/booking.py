@@ -158,10 +158,8 @@ def _slot_write(slot: Stored, status: str) -> dict[str, Any]:
 
 
 def _transaction(clinic: Clinic, entries: list[dict[str, Any]], actor: Actor) -> list[EntryResult]:
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
     with clinic.one_writer():
-        _, results = clinic.chronicle.process_bundle(bundle, lambda _: EntryResult("200 OK"), actor=actor)
-    return results
+        return clinic.chronicle.transact(entries, actor=actor)
 
 
 def _appointment(claim: Claim, visit: VisitType, base: dict[str, Any]) -> dict[str, Any]:

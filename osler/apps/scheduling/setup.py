@@ -199,6 +199,4 @@ class _Bundle:
         return full_url
 
     def commit(self, clinic: Clinic, actor: Actor) -> list[EntryResult]:
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": self.entries}
-        _, results = clinic.chronicle.process_bundle(bundle, lambda _: EntryResult("200 OK"), actor=actor)
-        return results
+        return clinic.chronicle.transact(self.entries, actor=actor)

@@ -42,7 +42,6 @@ from osler.apps.scheduling.templates import (
     slot_times,
 )
 from osler.chronicle.records import SYSTEM, Actor, Stored
-from osler.chronicle.transactions import EntryResult
 from osler.fhir.outcome import Conflict, Gone, NotFound, VersionConflict
 
 CHUNK = 500
@@ -243,7 +242,6 @@ def _write_chunk(clinic: Clinic, schedule: Stored, writes: list[dict[str, Any]],
     resource["planningHorizon"] = {"start": min(starts, key=parse_instant), "end": max(ends, key=parse_instant)}
     entries = [{"request": {"method": "PUT", "url": f"Schedule/{schedule.res_id}", "ifMatch": schedule.etag},
                 "resource": resource}, *writes]
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
-    _, results = clinic.chronicle.process_bundle(bundle, lambda _: EntryResult("200 OK"), actor=actor)
+    results = clinic.chronicle.transact(entries, actor=actor)
     assert results[0].stored is not None
     return results[0].stored
