@@ -4,6 +4,9 @@ SQLite gets the pragmas that make it a sound multi-process store (WAL, a busy ti
 sync — durable across application crashes, at risk only from an OS crash in the last moments)
 and ``BEGIN IMMEDIATE`` for write transactions, because a deferred transaction that upgrades from
 read to write fails with SQLITE_BUSY instead of waiting when another process writes.
+
+Writers to one SQLite file also queue at a gate and checkpoints run in the background: see
+``sqlite_wal``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from osler.chronicle.sqlite_wal import CHECKPOINT_SAFETY_PAGES, start_checkpoints, write_gate
 
 
 def normalize_url(url: str) -> str:
@@ -38,6 +43,8 @@ def make_engine(url: str, *, durable: bool = True) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=16)
         _configure_sqlite(engine, synchronous="NORMAL" if durable else "OFF")
+        if parsed.database and parsed.database != ":memory:":
+            start_checkpoints(Path(parsed.database))
         return engine
     return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
 
@@ -54,6 +61,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_SAFETY_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -63,8 +71,9 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
 @contextmanager
 def begin_write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, an ordinary one on PostgreSQL."""
-    with engine.connect() as connection:
+    """A write transaction: ``BEGIN IMMEDIATE`` behind the file's ``WriteGate`` on SQLite, an ordinary
+    one on PostgreSQL."""
+    with write_gate(engine), engine.connect() as connection:
         if is_sqlite(engine):
             connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         with connection.begin():
@@ -76,3 +85,4 @@ def begin_read(engine: Engine) -> Iterator[Connection]:
     """A read transaction, so a multi-statement read sees one consistent snapshot."""
     with engine.connect() as connection, connection.begin():
         yield connection
+

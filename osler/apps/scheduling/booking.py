@@ -158,8 +158,7 @@ def _slot_write(slot: Stored, status: str) -> dict[str, Any]:
 
 
 def _transaction(clinic: Clinic, entries: list[dict[str, Any]], actor: Actor) -> list[EntryResult]:
-    with clinic.one_writer():
-        return clinic.chronicle.transact(entries, actor=actor)
+    return clinic.chronicle.transact(entries, actor=actor)
 
 
 def _appointment(claim: Claim, visit: VisitType, base: dict[str, Any]) -> dict[str, Any]:
