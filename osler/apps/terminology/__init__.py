@@ -113,7 +113,7 @@ def search(system: str, text: str, limit: int = 20) -> list[Concept]:
 
     def matches(concept: Concept) -> bool:
         display = (concept.display or "").lower()
-        return concept.code.lower().startswith(prefix) or bool(words) and all(w in display for w in words)
+        return concept.code.lower().startswith(prefix) or (bool(words) and all(w in display for w in words))
 
     return [c for c in concepts(system) if matches(c)][:limit]
 
