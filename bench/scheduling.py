@@ -8,9 +8,12 @@ Against a fresh ``osler serve --workers 2`` (embedded SQLite), all through HTTP:
     quarter of them for one provider), first one at a time (latency of a lone search), then with wrk
     at 16 connections (throughput, and latency when the server is saturated);
 (c) bookings: 20 concurrent clients (threads in a separate process) competing for the same department
-    over the next ten weekdays: each fetches availability (a random day and visit type; half of the
-    time for one random provider) and books options from it in random order, fetching again when it
-    runs out (409s are expected: they lost a race); bookings/s = successful bookings / wall time;
+    (its 30 rooms are shared by all 50 providers) over the next ten weekdays, each behaving like a
+    scheduler at a screen: search availability (a random day and visit type, up to 50 options; half
+    of the time for one random provider), book a random option from the list; after a 409 (someone
+    else got it first) try another option from the same list, and search again after three 409s in a
+    row or when the list is used up. Searches run inside the measured loop and cost server time like
+    the bookings do. bookings/s = successful bookings / wall time;
 (d) double bookings: afterwards every booked Appointment and every busy Slot is read back and checked
     — no slot held twice, no provider or room in two visits at once, no busy slot without its
     appointment, no appointment holding a free slot.
@@ -44,6 +47,8 @@ CLIENTS = 20
 BOOKING_SECONDS = 20
 BOOKING_WEEKDAYS = 10
 SEARCHES = 400
+OPTIONS_SHOWN = 50  # what a scheduler's screen lists
+REFRESH_AFTER_CONFLICTS = 3
 ZONE = ZoneInfo("America/New_York")  # the server's default clinic_timezone
 API = "/api/scheduling"
 
@@ -182,12 +187,14 @@ def book_concurrently(base_url: str, setup: dict[str, Any], clients: int, second
         with httpx.Client(base_url=base_url, timeout=60.0, limits=limits,
                           headers={"X-Osler-User": f"bench-client-{seed}"}) as client:
             pool: list[tuple[str, str]] = []
+            lost_in_a_row = 0
             barrier.wait()
             while time.perf_counter() < deadline[0]:
-                if not pool:
+                if not pool or lost_in_a_row >= REFRESH_AFTER_CONFLICTS:
+                    lost_in_a_row = 0
                     day, visit = rng.choice(days), rng.choice(["FU20", "NEW40"])
                     params = {"department": setup["department"], "visit_type": visit, "start": str(day),
-                              "end": str(day), "limit": 500}
+                              "end": str(day), "limit": OPTIONS_SHOWN}
                     if rng.random() < 0.5:  # half look for one provider, half take whoever is free
                         params["provider"] = rng.choice(setup["roles"])
                     started = time.perf_counter()
@@ -201,6 +208,7 @@ def book_concurrently(base_url: str, setup: dict[str, Any], clients: int, second
                 started = time.perf_counter()
                 answer = client.post(f"{API}/appointments", json={
                     "patient": rng.choice(setup["patients"]), "visit_type": visit, "slot": slot})
+                lost_in_a_row = lost_in_a_row + 1 if answer.status_code == 409 else 0
                 with lock:
                     outcomes.append((answer.status_code, time.perf_counter() - started))
                     if answer.status_code not in (201, 409) and len(problems) < 5:

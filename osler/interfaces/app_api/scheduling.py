@@ -27,7 +27,7 @@ from osler.apps import scheduling as cadence
 from osler.apps.scheduling.requests import Code, FhirId
 from osler.chronicle.records import Stored
 from osler.interfaces.fhir_api.http import FhirResponse, actor_of, resource_headers
-from osler.interfaces.fhir_api.routes import base_of, run_reader
+from osler.interfaces.fhir_api.routes import base_of, run_chronicle
 
 router = APIRouter(prefix="/api/scheduling", tags=["scheduling"])
 
@@ -75,7 +75,7 @@ async def set_up_department(request: Request, setup: cadence.DepartmentSetup,
 
 @router.get("/departments/{department_id}", summary="A department, its providers, rooms and equipment")
 async def describe_department(request: Request, department_id: FhirId) -> JsonResponse:
-    view = await run_reader(request, cadence.describe_department, clinic_of(request), department_id,
+    view = await run_chronicle(request, cadence.describe_department, clinic_of(request), department_id,
                             actor=actor_of(request))
     return JsonResponse(view.as_json())
 
@@ -115,7 +115,7 @@ async def define_visit_types(request: Request, visit_types: Annotated[list[caden
 @router.get("/visit-types", summary="Visit types")
 async def list_visit_types(request: Request, acting_patient: ActingPatient = None) -> JsonResponse:
     """Every active visit type; for a patient (``X-Osler-Acting-Patient``), those open to self-scheduling."""
-    found = await run_reader(request, cadence.list_visit_types, clinic_of(request),
+    found = await run_chronicle(request, cadence.list_visit_types, clinic_of(request),
                              patient_bookable=acting_patient is not None, actor=actor_of(request))
     return JsonResponse([item.as_json() for item in found])
 
@@ -136,7 +136,7 @@ async def find_availability(
     """The earliest times (up to ``limit``) at which the visit type can be booked — the provider free for
     its whole length and a room (and equipment) free with them. Book one by its ``slot``."""
     clinic = clinic_of(request)
-    options = await run_reader(request, cadence.find_availability, clinic, department, visit_type, start, end,
+    options = await run_chronicle(request, cadence.find_availability, clinic, department, visit_type, start, end,
                                provider_role=provider, limit=limit, actor=actor_of(request),
                                acting_patient=acting_patient)
     return JsonResponse({"timezone": clinic.zone.key, "options": [o.as_json(clinic) for o in options]})
@@ -150,8 +150,8 @@ async def book_appointment(request: Request, booking: cadence.BookingRequest,
                            acting_patient: ActingPatient = None) -> FhirResponse:
     """Take the provider's slot(s) and a free room (and equipment) and create the Appointment, all in one
     transaction or not at all. 409 when the slot is already taken."""
-    stored = await run_in_threadpool(cadence.book_appointment, clinic_of(request), booking,
-                                     actor=actor_of(request), acting_patient=acting_patient)
+    stored = await run_chronicle(request, cadence.book_appointment, clinic_of(request), booking,
+                                 actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored, 201)
 
 
@@ -161,7 +161,7 @@ async def appointments_on(request: Request, patient: Annotated[FhirId, Query()],
                           acting_patient: ActingPatient = None) -> JsonResponse:
     if acting_patient is not None and acting_patient != patient:
         raise cadence.Forbidden("a patient may see their own appointments only")
-    found = await run_reader(request, cadence.appointments_on, clinic_of(request), patient, day,
+    found = await run_chronicle(request, cadence.appointments_on, clinic_of(request), patient, day,
                              actor=actor_of(request))
     return JsonResponse([item.as_json() for item in found])
 
@@ -171,7 +171,7 @@ async def cancel_appointment(request: Request, appointment_id: FhirId,
                              cancel: Annotated[cadence.CancelRequest | None, Body()] = None,
                              acting_patient: ActingPatient = None) -> FhirResponse:
     """Cancel and free its slots in one transaction (the waitlist is offered the freed time)."""
-    stored = await run_in_threadpool(cadence.cancel_appointment, clinic_of(request), appointment_id, cancel,
+    stored = await run_chronicle(request, cadence.cancel_appointment, clinic_of(request), appointment_id, cancel,
                                      actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored)
 
@@ -180,7 +180,7 @@ async def cancel_appointment(request: Request, appointment_id: FhirId,
 async def reschedule_appointment(request: Request, appointment_id: FhirId, move: cadence.RescheduleRequest,
                                  acting_patient: ActingPatient = None) -> FhirResponse:
     """The new slots are taken and the old ones freed in one transaction, or nothing changes."""
-    stored = await run_in_threadpool(cadence.reschedule_appointment, clinic_of(request), appointment_id, move,
+    stored = await run_chronicle(request, cadence.reschedule_appointment, clinic_of(request), appointment_id, move,
                                      actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored)
 
@@ -190,7 +190,7 @@ async def mark_no_show(request: Request, appointment_id: FhirId,
                        acting_patient: ActingPatient = None) -> FhirResponse:
     """On the day of the visit or later; the slots stay busy."""
     staff_only(acting_patient)
-    stored = await run_in_threadpool(cadence.mark_no_show, clinic_of(request), appointment_id,
+    stored = await run_chronicle(request, cadence.mark_no_show, clinic_of(request), appointment_id,
                                      actor=actor_of(request))
     return fhir(request, stored)
 
@@ -202,7 +202,7 @@ async def mark_no_show(request: Request, appointment_id: FhirId,
 async def add_to_waitlist(request: Request, entry: cadence.WaitlistRequest,
                           acting_patient: ActingPatient = None) -> FhirResponse:
     """An Appointment with status ``waitlist``; when a fitting slot frees, the patient is offered it (a Task)."""
-    stored = await run_in_threadpool(cadence.add_to_waitlist, clinic_of(request), entry, actor=actor_of(request),
+    stored = await run_chronicle(request, cadence.add_to_waitlist, clinic_of(request), entry, actor=actor_of(request),
                                      acting_patient=acting_patient)
     return fhir(request, stored, 201)
 
@@ -210,7 +210,7 @@ async def add_to_waitlist(request: Request, entry: cadence.WaitlistRequest,
 @router.post("/waitlist/{entry_id}/cancel", summary="Take a patient off the waitlist")
 async def remove_from_waitlist(request: Request, entry_id: FhirId,
                                acting_patient: ActingPatient = None) -> FhirResponse:
-    stored = await run_in_threadpool(cadence.cancel_appointment, clinic_of(request), entry_id, None,
+    stored = await run_chronicle(request, cadence.cancel_appointment, clinic_of(request), entry_id, None,
                                      actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored)
 
@@ -218,7 +218,7 @@ async def remove_from_waitlist(request: Request, entry_id: FhirId,
 @router.post("/offers/{task_id}/accept", summary="Accept a waitlist offer")
 async def accept_offer(request: Request, task_id: FhirId, acting_patient: ActingPatient = None) -> FhirResponse:
     """Book the offered slot for the waitlist entry (which becomes the booked Appointment)."""
-    stored = await run_in_threadpool(cadence.accept_offer, clinic_of(request), task_id, actor=actor_of(request),
+    stored = await run_chronicle(request, cadence.accept_offer, clinic_of(request), task_id, actor=actor_of(request),
                                      acting_patient=acting_patient)
     return fhir(request, stored)
 
@@ -226,6 +226,6 @@ async def accept_offer(request: Request, task_id: FhirId, acting_patient: Acting
 @router.post("/offers/{task_id}/decline", summary="Decline a waitlist offer")
 async def decline_offer(request: Request, task_id: FhirId, acting_patient: ActingPatient = None) -> FhirResponse:
     """The slot goes to the next waitlisted patient who fits."""
-    stored = await run_in_threadpool(cadence.decline_offer, clinic_of(request), task_id, actor=actor_of(request),
+    stored = await run_chronicle(request, cadence.decline_offer, clinic_of(request), task_id, actor=actor_of(request),
                                      acting_patient=acting_patient)
     return fhir(request, stored)

@@ -28,7 +28,7 @@ from osler.interfaces.fhir_api.routes import READ_PATH, base_of, read, router
 
 log = logging.getLogger("osler.api")
 
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001
 HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly",
                     415: "not-supported"}
 

@@ -56,12 +56,17 @@ router = APIRouter(prefix="/fhir")
 T = TypeVar("T")
 
 
-async def run_reader(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a read-only Chronicle call: inline on SQLite, in the thread pool otherwise.
+async def run_chronicle(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a short Chronicle call — a read, or a write of a few resources — inline on SQLite, in the
+    thread pool otherwise.
 
-    SQLite reads never wait (WAL readers are not blocked by the writer) and cost a few ms of CPU,
-    so a thread hop buys nothing and GIL hand-offs between threads widened the latency tail
-    (measured). PostgreSQL reads wait on the network, so they go to the pool.
+    On SQLite, reads never wait (WAL readers are not blocked by the writer) and writers wait only at
+    the write gate, for another transaction of a few ms; the calls themselves are CPU work under the
+    GIL. A thread hop buys nothing there, and many request threads handing the GIL back and forth cost
+    more than the work: inline, bookings went from 130 to 188/s with 20 clients and the latency tail
+    of reads narrowed (both measured). PostgreSQL calls wait on the network, so they go to the pool.
+    Long calls (set-up, slot generation, bulk transactions) stay in the pool so as not to stall the
+    worker's other requests.
     """
     if request.app.state.chronicle.engine.dialect.name == "sqlite":
         return function(*args, **kwargs)
@@ -227,7 +232,7 @@ async def vread(request: Request, res_type: str, res_id: str, version: str) -> F
 
 @router.get("/Patient/{res_id:fhirid}/$everything")
 async def everything(request: Request, res_id: str) -> FhirResponse:
-    page = await run_reader(request, chronicle_of(request).everything, res_id, query_pairs(request),
+    page = await run_chronicle(request, chronicle_of(request).everything, res_id, query_pairs(request),
                                    actor=actor_of(request))
     return FhirResponse(bundles.searchset(base_of(request), f"Patient/{res_id}/$everything", page))
 
@@ -236,7 +241,7 @@ async def everything(request: Request, res_id: str) -> FhirResponse:
 async def _search(request: Request, res_type: str | None,
                   pairs: list[tuple[str, str]] | None = None) -> FhirResponse:
     pairs = query_pairs(request) if pairs is None else pairs
-    page = await run_reader(request, chronicle_of(request).search, res_type, pairs, actor=actor_of(request),
+    page = await run_chronicle(request, chronicle_of(request).search, res_type, pairs, actor=actor_of(request),
                                    strict=strict_handling(request))
     return FhirResponse(bundles.searchset(base_of(request), res_type or "", page))
 
@@ -244,7 +249,7 @@ async def _search(request: Request, res_type: str | None,
 async def _history(request: Request, res_type: str | None, res_id: str | None) -> FhirResponse:
     pairs = query_pairs(request)
     count = min(_int_param(pairs, "_count", 50), 1000)
-    page = await run_reader(
+    page = await run_chronicle(
         request, chronicle_of(request).history, res_type, res_id, since=_instant_param(pairs, "_since"),
         anchor=_instant_param(pairs, "_anchor"), offset=_int_param(pairs, "_offset", 0), count=max(count, 1),
         actor=actor_of(request))
