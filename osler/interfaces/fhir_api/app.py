@@ -28,7 +28,6 @@ from osler.interfaces.fhir_api.routes import READ_PATH, base_of, read, router
 
 log = logging.getLogger("osler.api")
 
-SWITCH_INTERVAL_S = 0.0001
 HTTP_ISSUE_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly",
                     415: "not-supported"}
 
@@ -82,11 +81,6 @@ def create_app(settings: Settings | None = None, chronicle: Chronicle | None = N
         # process: moving it out of the collector's reach removed 50 to 70 ms generation-2 pauses
         # from the latency tail (measured on availability searches).
         gc.freeze()
-        # A thread that gets the GIL back after each SQLite call (they release it) waits up to the
-        # switch interval while request threads compute: 5 ms by default, ~30 times inside every write
-        # transaction, while it holds the store's only write lock. 0.5 ms cut that convoy (measured on
-        # concurrent bookings, see the README's Performance section).
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         if settings.background_reactions and reactor.has_work:
             reactor.start()
         try:
