@@ -117,7 +117,8 @@ def journey(
 
     from osler.chronicle.store import Chronicle
     from osler.interfaces.payers.simulator import PayerSimulator
-    from osler.synth.journey import CHAPTERS, StoryClock
+    from osler.synth.chapters import CHAPTERS
+    from osler.synth.journey import StoryClock
     from osler.synth.steps import play
 
     home = None if here else Path(tempfile.mkdtemp(prefix="osler-journey-"))
@@ -129,7 +130,8 @@ def journey(
     gateway = PayerSimulator.from_file(settings.payer_config or None)
     state: dict[str, object] = {}
     try:
-        passed = all(play(chapter(chronicle, settings, gateway, clock), state, console) for chapter in CHAPTERS)
+        steps = [step for chapter in CHAPTERS for step in chapter(chronicle, settings, gateway, clock)]
+        passed = play(steps, state, console)
     except FhirError as error:
         console.print(f"[red]✘ the journey stopped:[/red] {error.message}")
         passed = False
@@ -138,6 +140,68 @@ def journey(
     if not passed:
         raise typer.Exit(code=1)
     console.print("[bold green]Sarah's journey went as expected.[/bold green]")
+
+
+@app.command()
+def etl(
+    full: bool = typer.Option(False, "--full", help="Extract everything, not only what changed since the watermark."),
+    output_format: str = typer.Option("parquet", "--format",
+                                      help="parquet (then dbt builds the warehouse) or ndjson (Bulk Data files only)."),
+) -> None:
+    """Extract the change feed into OSLER_HOME/analytics and build the reporting tables (dbt on DuckDB)."""
+    from osler.analytics.extract import ExtractBusy
+    from osler.analytics.layout import EXTRACT_FORMATS, AnalyticsLayout
+    from osler.analytics.pipeline import run_etl
+    from osler.analytics.transform import TransformFailed
+    from osler.chronicle.store import Chronicle
+
+    if output_format not in EXTRACT_FORMATS:
+        fail(f"unknown format {output_format!r}: use one of {', '.join(EXTRACT_FORMATS)}")
+    settings = load_settings()
+    layout = AnalyticsLayout.under(settings.home)
+    try:
+        chronicle = Chronicle.from_settings(settings)
+    except Exception as error:  # a bad URL or unreachable database: one line, not a traceback
+        fail(f"cannot open the database: {error}")
+    started = time.perf_counter()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[detail]}"))
+    try:
+        with Progress(*columns, console=console) as progress:
+            extracting = progress.add_task("extracting", total=None, detail="")
+            building = progress.add_task("building", total=None, detail="", visible=False)
+
+            def extracted(res_type: str, done: int, total: int) -> None:
+                progress.update(extracting, completed=done, total=total, detail=res_type)
+
+            def built(node: str, status: str) -> None:
+                progress.update(building, advance=1, visible=True, detail=f"{node[:40]} {status}")
+
+            report = run_etl(chronicle, layout, full=full, output_format=output_format,
+                             mrn_system=settings.mrn_system, on_extract=extracted, on_node=built)
+    except (ExtractBusy, TransformFailed) as error:
+        fail(str(error))
+    finally:
+        chronicle.close()
+    elapsed = time.perf_counter() - started
+    extract = report.extract
+    if extract.run:
+        console.print(f"extracted {extract.total:,} resources of {len(extract.resources)} type(s) "
+                      f"(changes {extract.since + 1:,} to {extract.upto:,}) to {layout.extract_dir(output_format)}",
+                      highlight=False)
+    else:
+        console.print(f"nothing new since change {extract.since:,}: the extract is up to date", highlight=False)
+    transform = report.transform
+    if transform is not None:
+        warned = f" ({transform.tests_warned} warned)" if transform.tests_warned else ""
+        console.print(f"built {transform.models_built} models, {transform.tests_passed} tests passed{warned}, "
+                      f"{transform.rejects:,} rejected resource(s) in reporting.rejects — {layout.warehouse}",
+                      highlight=False)
+        for failure in transform.failures:
+            console.print(f"[red]failed[/red] {failure}", highlight=False)
+    console.print(f"done in {elapsed:.1f} s", highlight=False)
+    if transform is not None and not transform.ok:
+        raise typer.Exit(code=1)
 
 
 @db_app.command("upgrade")

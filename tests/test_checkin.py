@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -197,3 +198,7 @@ def test_osler_journey_runs_green(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Sarah's journey went as expected." in done.stderr
     assert "outstanding balance of $45.00" in done.stderr
+    for step in ("A migraine is diagnosed", "The lab results her specimens", "The pharmacy fills her prescription",
+                 "Sarah reads her portal inbox"):
+        assert re.search(rf"✔ \d+\. {step}", done.stderr), f"the journey did not pass: {step}"
+    assert "result-released, rx-ready, visit-summary" in done.stderr

@@ -7,6 +7,7 @@ the spot.
 
 from __future__ import annotations
 
+from osler.apps.lab import register_lab
 from osler.apps.registration import retry_pending_eligibility
 from osler.apps.registration.payer_port import PayerGateway
 from osler.apps.scheduling import Clinic
@@ -21,7 +22,9 @@ ELIGIBILITY_RETRY_SECONDS = 60
 def build_reactor(chronicle: Chronicle, settings: Settings, gateway: PayerGateway) -> Reactor:
     """A Reactor with every application's consumers and periodic jobs registered."""
     reactor = Reactor(chronicle)
-    register_waitlist(reactor, Clinic.from_settings(chronicle, settings))
+    clinic = Clinic.from_settings(chronicle, settings)
+    register_waitlist(reactor, clinic)
+    register_lab(reactor, clinic)  # releases held results when their hold has passed
     reactor.every("eligibility-retry", ELIGIBILITY_RETRY_SECONDS,
                   lambda store: retry_pending_eligibility(store, gateway=gateway, settings=settings))
     return reactor

@@ -1,9 +1,10 @@
 """Sarah's journey: the scripted story of one patient through Osler, checked at every step.
 
-Front office (this part): the clinic is set up; Sarah registers (and a second registration at
-another desk finds her instead of creating a duplicate), her insurance is confirmed with the payer,
-she books an annual physical with her doctor and a free exam room, and checks in at the kiosk,
-where she is told about an outstanding balance and her copay; then she is roomed.
+Front office (this module; the visit is in ``visit``, the story's order in ``chapters``): the clinic
+is set up; Sarah registers (and a second registration at another desk finds her instead of creating
+a duplicate), her insurance is confirmed with the payer, she books an annual physical with her doctor
+and a free exam room, and checks in at the kiosk, where she is told about an outstanding balance and
+her copay; then she is roomed.
 
 The story runs on its own clock — the next weekday at 08:00 in the clinic's zone — so it plays the
 same on any day and at any hour.
@@ -11,7 +12,6 @@ same on any day and at any hour.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -164,6 +164,3 @@ def front_office_steps(chronicle: Chronicle, settings: Settings, gateway: PayerG
             Step("Her insurance is confirmed", insurance), Step("She books an annual physical", book),
             Step("She checks in at the kiosk", kiosk), Step("She is roomed", roomed)]
 
-
-StepFactory = Callable[[Chronicle, Settings, PayerGateway, StoryClock], list[Step]]
-CHAPTERS: list[StepFactory] = [front_office_steps]

@@ -7,6 +7,17 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from osler.interfaces.app_api import checkin, registration, scheduling
+    from osler.interfaces.app_api import (
+        charting,
+        checkin,
+        inbasket,
+        lab,
+        pharmacy,
+        registration,
+        scheduling,
+        terminology,
+    )
 
-    return [registration.router, registration.fhir_router, scheduling.router, checkin.router]
+    return [registration.router, registration.fhir_router, scheduling.router, checkin.router, pharmacy.router,
+            terminology.router, terminology.fhir_router, lab.router, inbasket.router,
+            charting.router]
