@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import BenchOptions, Row, osler_server, run_in_child, verdict
+from bench.common import BenchOptions, Row, osler_server, run_in_child, run_threads, verdict
 
 NAME = "care"
 TITLE = "Care (EpicCare orders, Beaker results) over HTTP"
@@ -53,9 +53,9 @@ def run(options: BenchOptions) -> dict[str, Any]:
         with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
             accessions = collect_and_receive(client, orders["orders"])
         results = run_in_child("results", file_results, server.base_url, accessions, CLIENTS)
-        baseline = run_in_child("baseline", write_baseline, server.base_url, setup, len(accessions), CLIENTS)
         with httpx.Client(base_url=server.base_url, timeout=600.0) as client:
-            audit = audit_results(client, len(accessions))
+            audit = audit_results(client, len(accessions))  # before the baseline writes look-alikes
+        baseline = run_in_child("baseline", write_baseline, server.base_url, setup, len(accessions), CLIENTS)
     figures = {"orders": {k: v for k, v in orders.items() if k != "orders"}, "results": results,
                "baseline": baseline, "audit": audit, "server_workers": options.server_workers,
                "patients": PATIENTS}
@@ -122,13 +122,7 @@ def _concurrently(base_url: str, clients: int, jobs: list[Any],
                     timings.append(elapsed * 1000)
                     answers.append((job, response.status_code, body))
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_threads([threading.Thread(target=worker) for _ in range(clients)])
     timings.sort()
     failures = [f"{status}: {str(body)[:300]}" for _, status, body in answers if status >= 300]
     return {"count": len(jobs), "clients": clients, "wall_s": wall, "per_s": len(jobs) / wall,

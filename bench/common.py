@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -420,3 +421,13 @@ def run_in_child(what: str, function: Callable[..., Any], *args: Any) -> Any:
     if "error" in answer:
         raise RuntimeError(f"the {what} load generator failed:\n{answer['error']}")
     return answer["result"]
+
+
+def run_threads(threads: Sequence[threading.Thread]) -> float:
+    """Start the load generator's threads together, wait for all of them; the wall time in seconds."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started

@@ -29,6 +29,7 @@ from bench.common import (
     WrkResult,
     osler_server,
     run_in_child,
+    run_threads,
     run_wrk,
     verdict,
 )
@@ -152,13 +153,7 @@ def ingest_bundles(base_url: str, bundle_dir: str, connections: int) -> dict[str
                 with lock:
                     outcomes.append({"bundle": name, "entries": entries, "seconds": seconds, "problem": problem})
 
-    threads = [threading.Thread(target=post_bundles) for _ in range(connections)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_threads([threading.Thread(target=post_bundles) for _ in range(connections)])
 
     succeeded = [outcome for outcome in outcomes if not outcome["problem"]]
     failed = [outcome for outcome in outcomes if outcome["problem"]]

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench.common import BenchOptions, Row, osler_server, run_in_child, run_wrk, verdict
+from bench.common import BenchOptions, Row, osler_server, run_in_child, run_threads, run_wrk, verdict
 
 NAME = "scheduling"
 TITLE = "Scheduling (Cadence): one department, 50 providers, 90 days"
@@ -214,14 +214,8 @@ def book_concurrently(base_url: str, setup: dict[str, Any], clients: int, second
                     if answer.status_code not in (201, 409) and len(problems) < 5:
                         problems.append(f"{answer.status_code}: {answer.text[:300]}")
 
-    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
     deadline.append(time.perf_counter() + seconds + 1.0)
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
+    wall = run_threads([threading.Thread(target=client_loop, args=(n,)) for n in range(clients)])
     booked = sorted(seconds * 1000 for status, seconds in outcomes if status == 201)
     statuses = Counter(status for status, _ in outcomes)
     return {"clients": clients, "wall_s": wall, "attempts": len(outcomes), "booked": statuses.get(201, 0),

@@ -7,7 +7,7 @@ in the path is the Chronicle's ``NotFound`` (404); an unknown code is terminolog
 
 from __future__ import annotations
 
-from osler.apps.scheduling.context import Forbidden, UnknownReference
+from osler.apps.errors import Forbidden, UnknownReference, WrongState
 from osler.fhir.outcome import Conflict, InvalidResource
 
 __all__ = ["Duplicate", "EncounterClosed", "Forbidden", "ImplausibleValue", "NoteLocked", "OrderSigned",
@@ -28,12 +28,6 @@ class NoteLocked(Conflict):
 
 class OrderSigned(Conflict):
     """Editing a signed order in place: changes are new orders that replace it (409)."""
-
-    code = "business-rule"
-
-
-class WrongState(Conflict):
-    """The record's status does not allow the action, e.g. resolving a resolved problem (409)."""
 
     code = "business-rule"
 

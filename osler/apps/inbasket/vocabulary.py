@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from osler.apps.errors import Forbidden, UnknownReference  # noqa: F401 — re-exported as this application's errors
 from osler.chronicle.records import Actor
 from osler.fhir.outcome import BadRequest, FhirError
 
@@ -85,20 +86,6 @@ def item_state(item: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------- errors
-
-
-class Forbidden(FhirError):
-    """The caller may not see or act on this item or inbox (403)."""
-
-    status = 403
-    code = "forbidden"
-
-
-class UnknownReference(FhirError):
-    """A sender, recipient, member or covering colleague that does not exist (422)."""
-
-    status = 422
-    code = "not-found"
 
 
 class Unroutable(FhirError):

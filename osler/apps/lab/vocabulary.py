@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from osler.fhir.outcome import Conflict, FhirError, Issue, NotFound
+from osler.apps.errors import WrongState  # noqa: F401 — re-exported as this application's errors
+from osler.fhir.outcome import FhirError, Issue, NotFound
 
 BEAKER = "urn:osler:lab"
 ACCESSION = f"{BEAKER}:accession"
@@ -92,8 +93,3 @@ class InvalidResult(FhirError):
     def __init__(self, message: str, *, where: str | None = None) -> None:
         super().__init__(message, issues=[Issue(self.code, message, expression=[where] if where else [])])
 
-
-class WrongState(Conflict):
-    """The order, specimen or report is not in a state that allows the action (409)."""
-
-    code = "business-rule"

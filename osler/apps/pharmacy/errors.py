@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
+from osler.apps.errors import Forbidden, UnknownReference, WrongState  # noqa: F401 — re-exported as this application's errors
 from osler.fhir.outcome import Conflict, FhirError
-
-
-class WrongState(Conflict):
-    """The prescription or fill is not in a state that allows the action, e.g. dispensing before
-    verification or refilling a stopped prescription (409)."""
-
-    code = "business-rule"
 
 
 class VerificationRefused(Conflict):
@@ -26,15 +20,3 @@ class DispenseRefused(FhirError):
     code = "business-rule"
 
 
-class UnknownReference(FhirError):
-    """The request names a pharmacist, prescriber or requester that does not exist (422)."""
-
-    status = 422
-    code = "not-found"
-
-
-class Forbidden(FhirError):
-    """Someone other than the one the work item is addressed to tried to act on it (403)."""
-
-    status = 403
-    code = "forbidden"

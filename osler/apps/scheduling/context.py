@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from osler.apps.clinic import Clinic, compact, instant, parse_instant, utc_now
+from osler.apps.errors import Forbidden, UnknownReference, WrongState
 from osler.fhir.outcome import Conflict, FhirError
 
 __all__ = ["Clinic", "Forbidden", "NotBookable", "SlotTaken", "UnknownReference", "WrongState", "compact",
@@ -11,20 +12,6 @@ __all__ = ["Clinic", "Forbidden", "NotBookable", "SlotTaken", "UnknownReference"
 
 
 # ------------------------------------------------------------------------------------ errors
-
-
-class Forbidden(FhirError):
-    """A patient acting for themselves asked for something that is not theirs to do (403)."""
-
-    status = 403
-    code = "forbidden"
-
-
-class UnknownReference(FhirError):
-    """The request names a patient, provider, department, visit type or slot that does not exist (422)."""
-
-    status = 422
-    code = "not-found"
 
 
 class SlotTaken(Conflict):
@@ -39,8 +26,3 @@ class NotBookable(FhirError):
     status = 422
     code = "business-rule"
 
-
-class WrongState(Conflict):
-    """The appointment's status does not allow the action, e.g. cancelling a fulfilled visit (409)."""
-
-    code = "business-rule"
