@@ -1,0 +1,15 @@
+-- AllergyIntolerance, flattened.
+with source as (select * from {{ fhir_current('AllergyIntolerance') }})
+select
+    res_id as allergy_id,
+    {{ fhir_ref_id('$.patient.reference', 'Patient') }} as patient_id,
+    {{ fhir_string('$.clinicalStatus.coding[0].code') }} as clinical_status,
+    {{ fhir_string('$.type') }} as allergy_type,
+    {{ fhir_string('$.category[0]') }} as category,
+    {{ fhir_string('$.criticality') }} as criticality,
+    {{ fhir_string('$.code.coding[0].code') }} as code,
+    coalesce({{ fhir_string('$.code.text') }}, {{ fhir_string('$.code.coding[0].display') }}) as code_text,
+    {{ fhir_instant('$.recordedDate') }} as recorded_at,
+    {{ reject_reason([(fhir_ref_id('$.patient.reference', 'Patient') ~ ' is null', 'no patient'),
+        (unknown_patient(fhir_ref_id('$.patient.reference', 'Patient')), 'Patient not in the extract')]) }} as reject_reason
+from source

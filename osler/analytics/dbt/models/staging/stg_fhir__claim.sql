@@ -1,0 +1,17 @@
+-- Claim (what was billed for a visit), flattened: header totals and the encounter of its first item.
+with source as (select * from {{ fhir_current('Claim') }})
+select
+    res_id as claim_id,
+    {{ fhir_ref_id('$.patient.reference', 'Patient') }} as patient_id,
+    {{ fhir_ref_id('$.item[0].encounter[0].reference', 'Encounter') }} as encounter_id,
+    {{ fhir_ref_id('$.provider.reference', 'Organization') }} as provider_organization_id,
+    {{ fhir_string('$.status') }} as status,
+    {{ fhir_string('$.use') }} as claim_use,
+    {{ fhir_string('$.type.coding[0].code') }} as claim_type,
+    {{ fhir_instant('$.created') }} as created_at,
+    {{ fhir_instant('$.billablePeriod.start') }} as billable_start,
+    {{ fhir_instant('$.billablePeriod.end') }} as billable_end,
+    {{ fhir_decimal('$.total.value') }} as total_amount,
+    {{ fhir_string('$.total.currency') }} as currency,
+    json_array_length(json_extract(resource, '$.item')) as item_count
+from source

@@ -1,0 +1,15 @@
+-- Immunization, flattened.
+with source as (select * from {{ fhir_current('Immunization') }})
+select
+    res_id as immunization_id,
+    {{ fhir_ref_id('$.patient.reference', 'Patient') }} as patient_id,
+    {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
+    {{ fhir_string('$.status') }} as status,
+    {{ fhir_string('$.vaccineCode.coding[0].code') }} as vaccine_code,
+    coalesce({{ fhir_string('$.vaccineCode.text') }}, {{ fhir_string('$.vaccineCode.coding[0].display') }}) as vaccine_text,
+    {{ fhir_instant('$.occurrenceDateTime') }} as occurred_at,
+    {{ reject_reason([
+        (fhir_ref_id('$.patient.reference', 'Patient') ~ ' is null', 'no patient'),
+        (unknown_patient(fhir_ref_id('$.patient.reference', 'Patient')), 'Patient not in the extract'),
+        (fhir_string('$.vaccineCode.coding[0].code') ~ ' is null', 'no vaccine code')]) }} as reject_reason
+from source

@@ -1,0 +1,16 @@
+-- Procedure (performed procedures), flattened.
+with source as (select * from {{ fhir_current('Procedure') }})
+select
+    res_id as procedure_id,
+    {{ fhir_ref_id('$.subject.reference', 'Patient') }} as patient_id,
+    {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
+    {{ fhir_string('$.status') }} as status,
+    {{ fhir_string('$.code.coding[0].system') }} as code_system,
+    {{ fhir_string('$.code.coding[0].code') }} as code,
+    coalesce({{ fhir_string('$.code.text') }}, {{ fhir_string('$.code.coding[0].display') }}) as code_text,
+    coalesce({{ fhir_instant('$.performedDateTime') }}, {{ fhir_instant('$.performedPeriod.start') }}) as performed_at,
+    {{ reject_reason([
+        (fhir_ref_id('$.subject.reference', 'Patient') ~ ' is null', 'no subject Patient'),
+        (unknown_patient(fhir_ref_id('$.subject.reference', 'Patient')), 'Patient not in the extract'),
+        (fhir_string('$.code.coding[0].code') ~ ' is null', 'no code')]) }} as reject_reason
+from source

@@ -1,0 +1,123 @@
+"""The transform: ``dbt build`` of the project in ``dbt/`` over the extract (Epic: Clarity's ETL, Caboodle's packages).
+
+Runs dbt in-process through ``dbtRunner``, against DuckDB by default (``OSLER_HOME/analytics/warehouse.duckdb``).
+dbt's ``target/`` and ``logs/`` go under ``OSLER_HOME/analytics/dbt``, never into the package. The report
+counts models built and tests passed, and the rows of the ``rejects`` table (what could not be mapped).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from osler.analytics.layout import AnalyticsLayout
+from osler.config import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent / "dbt"
+# No phoning home, no update checks: a nightly job must run offline.
+DBT_ENVIRONMENT = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false", "DO_NOT_TRACK": "1"}
+
+
+class TransformFailed(Exception):
+    """dbt could not run at all (a broken project or an unreachable warehouse), or a model or test failed."""
+
+
+@dataclass
+class TransformReport:
+    models_built: int = 0
+    tests_passed: int = 0
+    tests_warned: int = 0
+    failures: list[str] = field(default_factory=list)  # "<node>: <message>" of each failed model or test
+    rejects: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Any:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system,
+          on_node: Callable[[str, str], None] | None = None) -> TransformReport:
+    """``dbt build`` the models and their tests over ``layout``'s Parquet extract into its DuckDB warehouse.
+
+    ``mrn_system`` is the identifier system of the MRNs (``Settings.mrn_system``) that PATIENT.PAT_MRN_ID shows.
+    ``on_node(name, status)`` is called as each model or test finishes, for a progress display.
+    """
+    from dbt.cli.main import dbtRunner
+
+    layout.dbt_target.mkdir(parents=True, exist_ok=True)
+    layout.dbt_logs.mkdir(parents=True, exist_ok=True)
+    report = TransformReport()
+
+    def listen(event: Any) -> None:
+        if on_node is not None and event.info.name in ("LogModelResult", "LogTestResult"):
+            on_node(event.data.node_info.node_name, event.data.status)
+
+    variables = {"extract_dir": str(layout.extract_dir("parquet")), "mrn_system": mrn_system}
+    arguments = ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+                 "--target-path", str(layout.dbt_target), "--log-path", str(layout.dbt_logs),
+                 "--vars", orjson.dumps(variables).decode(), "--log-level", "none", "--no-use-colors"]
+    with _environment({**DBT_ENVIRONMENT, "OSLER_ANALYTICS_DUCKDB": str(layout.warehouse)}):
+        try:
+            outcome = dbtRunner(callbacks=[listen]).invoke(arguments)
+        finally:
+            _release_warehouse()
+    if outcome.exception is not None:
+        raise TransformFailed(f"dbt could not run: {outcome.exception}")
+    for result in outcome.result or []:
+        kind, status = result.node.resource_type, str(result.status)
+        if kind == "model" and status == "success":
+            report.models_built += 1
+        elif kind == "test" and status == "pass":
+            report.tests_passed += 1
+        elif kind == "test" and status == "warn":
+            report.tests_warned += 1
+        elif status in ("error", "fail", "skipped"):
+            report.failures.append(f"{result.node.name}: {status}{': ' + result.message if result.message else ''}")
+    report.rejects = count_rejects(layout) if report.models_built else 0
+    return report
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process, so that this
+    process (a test, the web app) can open the warehouse file again, read-only or not."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    try:
+        environment = DuckDBConnectionManager.env()
+    except Exception:  # dbt never opened it (it failed before connecting)
+        return
+    environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def count_rejects(layout: AnalyticsLayout) -> int:
+    """Rows in ``reporting.rejects``: resources the transform could not map (0 when it was not built)."""
+    import duckdb
+
+    with duckdb.connect(str(layout.warehouse), read_only=True) as connection:
+        found = connection.execute("select count(*) from information_schema.tables "
+                                   "where table_schema = 'reporting' and table_name = 'rejects'").fetchone()
+        if not found or not found[0]:
+            return 0
+        row = connection.execute("select count(*) from reporting.rejects").fetchone()
+        return int(row[0]) if row else 0
