@@ -19,9 +19,9 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 LINT_PATHS := osler tests scripts bench
 # Debian packages the test suite needs, installed by scripts/install_system_packages.sh when missing
-# (as root only). None are needed yet.
-SYSTEM_PACKAGES ?=
-BENCH_SYSTEM_PACKAGES := wrk
+# (as root only): Tesseract and Poppler for the DME pipeline's OCR and page rendering.
+SYSTEM_PACKAGES ?= tesseract-ocr tesseract-ocr-eng poppler-utils
+BENCH_SYSTEM_PACKAGES := wrk $(SYSTEM_PACKAGES)
 
 BASE_STAMP := $(VENV)/.osler-installed
 TEST_STAMP := $(VENV)/.osler-installed-test

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 
-from osler.apps import charting
+from osler.apps import charting, pharmacy
 from osler.apps import terminology as t
 from osler.apps.charting import vocabulary as v
 from osler.apps.charting.errors import Forbidden, UnknownReference
@@ -587,3 +587,22 @@ def test_the_summary_names_the_department_the_visit_was_booked_in(world: World) 
                      {**encounter, "appointment": [{"reference": f"Appointment/{appointment.res_id}"}]})
     pdf = charting.summary_pdf(charting.after_visit_summary(world.clinic, world.encounter).resource)
     assert pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text().startswith("Pediatrics")
+
+
+def test_a_daily_cap_makes_an_as_needed_sig_pass_the_pharmacy_dose_check(world: World) -> None:
+    """Every 2 hours as needed reads as 12 tablets (600 mg) a day — over sumatriptan's 200 mg; the
+    prescriber's cap of 4 a day is written as maxDosePerPeriod, which Willow's dose check honours."""
+    pharmacist = world.chronicle.create({"resourceType": "Practitioner", "name": [{"family": "Novak"}]}).stored.res_id
+    uncapped = charting.place_order(world.clinic, world.encounter, sumatriptan(world, sign=True))
+    with pytest.raises(pharmacy.VerificationRefused) as refusal:
+        pharmacy.verify_prescription(world.clinic, uncapped.res_id, pharmacist)
+    assert "200 mg" in str(refusal.value.outcome()), "the refusal should name the daily maximum"
+    capped = charting.modify_order(world.clinic, "prescription", uncapped.res_id,
+                                   sumatriptan(world, max_doses_per_day=4))
+    dosage = capped.resource["dosageInstruction"][0]
+    assert dosage["maxDosePerPeriod"] == {
+        "numerator": {"value": 4.0, "unit": "tablet", "system": t.UCUM, "code": "{tbl}"},
+        "denominator": {"value": 1, "unit": "day", "system": t.UCUM, "code": "d"}}
+    assert dosage["text"] == "Take 1 tablet by mouth every 2 hours as needed; no more than 4 a day"
+    verified = pharmacy.verify_prescription(world.clinic, capped.res_id, pharmacist)
+    assert not verified.overridden and not [f for f in verified.findings if f.hard_stop]
