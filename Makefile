@@ -46,7 +46,7 @@ up: $(BASE_STAMP) ## install if needed, migrate, serve on HOST:PORT (SQLite unde
 test: $(TEST_STAMP) ## lint, then the whole test suite on PYTEST_WORKERS xdist workers
 	bash scripts/install_system_packages.sh $(SYSTEM_PACKAGES)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP) ## the benchmarks (bench/run_bench.py; needs ../shared/data and Debian's wrk)
 	bash scripts/install_system_packages.sh $(BENCH_SYSTEM_PACKAGES)

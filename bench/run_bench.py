@@ -26,7 +26,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Later benchmarks (scheduling, lab, DME, ETL…) add their module name here.
-BENCHMARKS = ["foundation", "scheduling", "care", "etl"]
+BENCHMARKS = ["foundation", "scheduling", "care", "etl", "dme_latency", "dme_ocr", "dme_dedupe"]
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -16,7 +16,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from osler.analytics.report_cli import report_app
 from osler.config import load_settings
+from osler.dme.cli import dme_app
 from osler.fhir.outcome import FhirError
 
 app = typer.Typer(
@@ -27,6 +29,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the Chronicle database (schema migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+vocab_app = typer.Typer(help="The OMOP vocabulary in the analytics warehouse.", no_args_is_help=True)
+app.add_typer(vocab_app, name="vocab")
+analytics_app = typer.Typer(help="Explore and export the analytics warehouse.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+analytics_app.add_typer(report_app)  # report, cohort
+app.add_typer(dme_app, name="dme")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -202,6 +210,79 @@ def etl(
     console.print(f"done in {elapsed:.1f} s", highlight=False)
     if transform is not None and not transform.ok:
         raise typer.Exit(code=1)
+
+
+@vocab_app.command("load")
+def vocab_load(path: Path = typer.Argument(..., help="An Athena vocabulary download folder (CONCEPT.csv, …).")) -> None:
+    """Load an OMOP vocabulary (Athena download) into the warehouse; the next `osler etl --full` maps with it."""
+    import duckdb
+
+    from osler.analytics.layout import AnalyticsLayout
+    from osler.analytics.vocabulary import VOCABULARY_TABLES, VocabularyError, load_vocabulary
+
+    if not path.is_dir():
+        fail(f"{path} is not a folder")
+    layout = AnalyticsLayout.under(load_settings().home)
+    columns = (TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"))
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("vocabulary", total=len(VOCABULARY_TABLES), detail="")
+
+            def loaded_table(table: str, rows: int) -> None:
+                progress.update(task, advance=1, detail=f"{table} {rows:,} rows")
+
+            loaded = load_vocabulary(layout.warehouse, path, on_table=loaded_table)
+    except VocabularyError as error:
+        fail(str(error))
+    except duckdb.Error as error:  # the warehouse is locked by another process
+        fail(f"cannot open the warehouse: {error}")
+    console.print(f"loaded {loaded['concept']:,} concepts, {loaded['concept_relationship']:,} relationships, "
+                  f"{loaded['concept_ancestor']:,} ancestor rows into {layout.warehouse}", highlight=False)
+
+
+@analytics_app.command("dq")
+def analytics_dq(show_all: bool = typer.Option(False, "--all", help="List passing checks too.")) -> None:
+    """Run the OHDSI-style data-quality checks over the OMOP tables; exit 1 when one fails its threshold."""
+    import duckdb
+
+    from osler.analytics.layout import AnalyticsLayout
+    from osler.analytics.quality import run_checks
+
+    layout = AnalyticsLayout.under(load_settings().home)
+    if not layout.warehouse.exists():
+        fail(f"no warehouse at {layout.warehouse}: run `osler etl` first")
+    try:
+        results = run_checks(layout.warehouse)
+    except duckdb.Error as error:
+        fail(f"cannot check the warehouse (built by `osler etl`?): {error}")
+    for result in results:
+        if show_all or not result.passed:
+            console.print(result.describe(), highlight=False)
+    failed = sum(not result.passed for result in results)
+    console.print(f"{len(results) - failed} of {len(results)} data-quality checks passed", highlight=False)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@analytics_app.command("deid-export")
+def analytics_deid_export(out: Path = typer.Argument(..., help="A new or empty folder for the Parquet files.")) -> None:
+    """Write a HIPAA Safe Harbor de-identified copy of the OMOP tables (one Parquet file per table)."""
+    import duckdb
+
+    from osler.analytics.deid import DeidError, export_deidentified
+    from osler.analytics.layout import AnalyticsLayout
+
+    layout = AnalyticsLayout.under(load_settings().home)
+    if not layout.warehouse.exists():
+        fail(f"no warehouse at {layout.warehouse}: run `osler etl` first")
+    try:
+        written = export_deidentified(layout.warehouse, out)
+    except DeidError as error:
+        fail(str(error))
+    except duckdb.Error as error:
+        fail(f"cannot read the warehouse: {error}")
+    console.print(f"wrote {sum(written.values()):,} de-identified rows in {len(written)} tables to {out}",
+                  highlight=False)
 
 
 @db_app.command("upgrade")

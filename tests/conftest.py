@@ -437,8 +437,13 @@ def chronicle(db_url: str) -> Iterator[Chronicle]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests by what they need, so ``-m "not postgres"`` or ``-m shared_data`` select them."""
+    """Mark tests by what they need, so ``-m "not postgres"`` or ``-m shared_data`` select them.
+
+    The analytics tests share warehouses built once per session; under ``pytest -n 2 --dist loadgroup``
+    their group keeps them on one worker, so each warehouse is built once, not once per worker."""
     for item in items:
+        if item.path.name.startswith("test_analytics_"):
+            item.add_marker(pytest.mark.xdist_group("analytics-warehouses"))
         fixtures = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
         on_postgres = callspec is not None and callspec.params.get("db_url") == "postgres"
@@ -446,3 +451,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
         if fixtures & {"shared_data", "synthea_dir"}:
             item.add_marker(pytest.mark.shared_data)
+
+
+# The OMOP warehouses (hand-built population, Synthea) shared by the OMOP, data-quality and de-id tests.
+from tests.omop_population import omop_warehouse, synthea_omop_warehouse  # noqa: E402, F401

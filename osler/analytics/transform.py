@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from osler.analytics.layout import AnalyticsLayout
+from osler.analytics.vocabulary import ensure_vocabulary
 from osler.config import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parent / "dbt"
@@ -66,6 +67,7 @@ def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system,
 
     layout.dbt_target.mkdir(parents=True, exist_ok=True)
     layout.dbt_logs.mkdir(parents=True, exist_ok=True)
+    _ensure_vocabulary(layout)
     report = TransformReport()
 
     def listen(event: Any) -> None:
@@ -95,6 +97,16 @@ def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system,
             report.failures.append(f"{result.node.name}: {status}{': ' + result.message if result.message else ''}")
     report.rejects = count_rejects(layout) if report.models_built else 0
     return report
+
+
+def _ensure_vocabulary(layout: AnalyticsLayout) -> None:
+    """The OMOP models map codes through the warehouse's vocabulary: load the shipped subset if it has none."""
+    import duckdb
+
+    try:
+        ensure_vocabulary(layout.warehouse)
+    except duckdb.Error as error:  # the warehouse is locked by another process
+        raise TransformFailed(f"cannot load the OMOP vocabulary into {layout.warehouse}: {error}") from error
 
 
 def _release_warehouse() -> None:

@@ -1,0 +1,90 @@
+"""Patient and order identity as the deduper and the matcher compare it: names (typos, "Last, First" vs
+"First Last"), birth dates (exact or day/month transposed), identifiers (MBI, MRN, NPI) written with
+or without separators, and order items. Pure functions over the field values of ``osler.dme.model``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Any
+
+from rapidfuzz import fuzz
+
+NAME_SAME = 92.0  # rapidfuzz ratio at or above which two written names are one name
+NAME_TYPO = 85.0  # …a typo of one name; below this two names belong to two people
+
+
+def _letters(text: str) -> str:
+    """Lower-case ASCII letters and single spaces: accents, hyphens and apostrophes dropped."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.findall(r"[a-z]+", plain.lower()))
+
+
+def name_similarity(first: dict[str, str] | None, second: dict[str, str] | None) -> float | None:
+    """0..100, the better of the names as written and with given/family swapped (a "Last, First" read as
+    "First Last"); ``None`` when either name is unknown."""
+    if not first or not second:
+        return None
+    given_a, family_a = _letters(first.get("given", "")), _letters(first.get("family", ""))
+    given_b, family_b = _letters(second.get("given", "")), _letters(second.get("family", ""))
+    if not (given_a or family_a) or not (given_b or family_b):
+        return None
+    straight = fuzz.ratio(f"{family_a} {given_a}", f"{family_b} {given_b}")
+    swapped = fuzz.ratio(f"{family_a} {given_a}", f"{given_b} {family_b}")
+    # A middle name or initial on one side only ("Ann M" vs "Ann") must not read as a different person.
+    first_given_a, first_given_b = given_a.split()[:1], given_b.split()[:1]
+    initial_dropped = 100.0 if family_a == family_b and first_given_a == first_given_b and first_given_a else 0.0
+    return max(straight, swapped, initial_dropped)
+
+
+def same_name(first: dict[str, str] | None, second: dict[str, str] | None) -> bool | None:
+    similarity = name_similarity(first, second)
+    return None if similarity is None else similarity >= NAME_SAME
+
+
+def identifier(value: Any) -> str | None:
+    """An MBI, MRN or NPI as compared: upper-case letters and digits only."""
+    if value is None:
+        return None
+    cleaned = re.sub(r"[^0-9A-Za-z]", "", str(value)).upper()
+    return cleaned or None
+
+
+def parse_date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def dates_transposed(first: date, second: date) -> bool:
+    """The same date with day and month swapped (03/04 written for 04/03)."""
+    return first != second and first.year == second.year and (first.month, first.day) == (second.day, second.month)
+
+
+def items_key(items: Any) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] | None:
+    """Order items in a comparable form: (HCPCS, quantity, settings) sorted; ``None`` when unknown."""
+    if not items:
+        return None
+    key = []
+    for item in items:
+        settings = tuple(sorted((str(k), _plain(v)) for k, v in (item.get("settings") or {}).items()))
+        key.append((str(item.get("hcpcs", "")).upper(), _plain(item.get("quantity") or 1), settings))
+    return tuple(sorted(key))
+
+
+def _plain(value: Any) -> str:
+    """A setting or quantity as text, 10, 10.0 and "10" alike."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip().lower()
+    return f"{number:g}"
+
+
+def hcpcs_codes(items: Any) -> set[str]:
+    return {str(item.get("hcpcs", "")).upper() for item in items or () if item.get("hcpcs")}

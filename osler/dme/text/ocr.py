@@ -1,0 +1,126 @@
+"""OCR of PDF pages: ``pdftoppm`` renders a page to a 300 dpi greyscale PGM and Debian's ``tesseract`` reads
+it (TSV output, so one run gives the text and each word's confidence), with ``OMP_THREAD_LIMIT=1`` so that
+pages, not Tesseract's threads, are what runs in parallel. PGM rather than PNG because compressing and
+decompressing a 300 dpi page costs more than a second on this machine's cores, for nothing: the file
+lives only until Tesseract has read it.
+
+The work happens in the ``pdftoppm`` and ``tesseract`` child processes, one pair per page; threads only
+start them and wait, so pages run in parallel across processes without forking the (possibly
+durable-workflow) worker that calls us.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from osler.dme.model import Page
+
+DPI = 300
+TESSERACT = "tesseract"
+PDFTOPPM = "pdftoppm"
+LANGUAGE = "eng"
+PAGE_TIMEOUT_S = 180
+_TESSERACT_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+class OcrFailed(Exception):
+    """A page could not be rendered or read."""
+
+
+def ocr_pages(pdf: bytes, page_numbers: list[int], *, processes: int = 2, dpi: int = DPI) -> list[Page]:
+    """OCR the given 1-based pages of ``pdf``, up to ``processes`` pages at a time; pages in the given order.
+
+    One thread renders pages ahead, in order, while Tesseract reads the ones already rendered, so that
+    rendering overlaps recognition; at most ``processes + 1`` rendered pages wait on disk at any time."""
+    if not page_numbers:
+        return []
+    with tempfile.TemporaryDirectory(prefix="osler-ocr-") as workdir:
+        source = Path(workdir) / "document.pdf"
+        source.write_bytes(pdf)
+        if len(page_numbers) == 1:
+            (number,) = page_numbers
+            return [_read(number, render_page(source, number, dpi))]
+        workers = max(1, min(processes, len(page_numbers)))
+        waiting = threading.BoundedSemaphore(workers + 1)
+
+        def render(number: int) -> Path:
+            waiting.acquire()
+            return render_page(source, number, dpi)
+
+        def read(number: int, rendered: Future[Path]) -> Page:
+            try:
+                return _read(number, rendered.result())
+            finally:
+                waiting.release()
+
+        with ThreadPoolExecutor(max_workers=1) as renderer, ThreadPoolExecutor(max_workers=workers) as readers:
+            images = [renderer.submit(render, number) for number in page_numbers]
+            return list(readers.map(read, page_numbers, images))
+
+
+def _read(number: int, image: Path) -> Page:
+    try:
+        text, confidence = ocr_image(image)
+    finally:
+        image.unlink(missing_ok=True)
+    return Page(number, text, "ocr", confidence)
+
+
+def render_page(source: Path, number: int, dpi: int = DPI) -> Path:
+    """Render one page of the PDF at ``source`` to a greyscale PGM beside it; the image's path."""
+    prefix = source.with_name(f"page-{number}")
+    _run([PDFTOPPM, "-r", str(dpi), "-gray", "-singlefile", "-f", str(number), "-l", str(number),
+          str(source), str(prefix)], f"render page {number}")
+    return prefix.with_suffix(".pgm")
+
+
+def ocr_image(image: Path) -> tuple[str, float | None]:
+    """Tesseract's text of an image and its mean word confidence (0..100; None when no word was read)."""
+    tsv = _run([TESSERACT, str(image), "stdout", "-l", LANGUAGE, "tsv"], "tesseract")
+    return text_from_tsv(tsv)
+
+
+def text_from_tsv(tsv: str) -> tuple[str, float | None]:
+    """Rebuild plain text from Tesseract's TSV: words joined by spaces, lines by newlines, a blank line
+    between blocks; and the mean confidence of the recognised words."""
+    lines: list[str] = []
+    confidences: list[float] = []
+    current_line: tuple[str, ...] | None = None
+    current_block = None
+    words: list[str] = []
+    for row in tsv.splitlines()[1:]:
+        columns = row.split("\t")
+        if len(columns) < 12 or columns[0] != "5":  # level 5 rows are words
+            continue
+        word = columns[11].strip()
+        if not word:
+            continue
+        line_key = tuple(columns[1:5])
+        if line_key != current_line:
+            if words:
+                lines.append(" ".join(words))
+            if current_block is not None and columns[2] != current_block:
+                lines.append("")
+            words, current_line, current_block = [], line_key, columns[2]
+        words.append(word)
+        if float(columns[10]) >= 0:
+            confidences.append(float(columns[10]))
+    if words:
+        lines.append(" ".join(words))
+    confidence = round(sum(confidences) / len(confidences), 1) if confidences else None
+    return "\n".join(lines), confidence
+
+
+def _run(command: list[str], what: str) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, env=_TESSERACT_ENV, timeout=PAGE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise OcrFailed(f"{what}: timed out") from error
+    if done.returncode != 0:
+        raise OcrFailed(f"{what}: exit {done.returncode}")
+    return done.stdout.decode("utf-8", errors="replace")

@@ -1,0 +1,134 @@
+"""Which kind of document this is, by weighted evidence: each kind has phrases (titles, section headings,
+the vocabulary of its body) with weights; a phrase in a page's first lines (its title area) counts
+``TITLE_FACTOR`` times. The best-scoring kind wins when it reaches ``MIN_SCORE`` and beats the non-DME
+evidence; otherwise the document is ``non_dme``. Confidence grows with the margin over the runner-up."""
+
+from __future__ import annotations
+
+from osler.dme.model import Document, DocumentKind
+from osler.dme.understand.normalize import fold
+from osler.dme.understand.scan import words
+
+TITLE_LINES = 8
+TITLE_FACTOR = 3.0
+MIN_SCORE = 4.0
+
+# (weight, phrases) per kind; phrases are regex fragments (see ``scan.words``).
+EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
+    DocumentKind.DME_ORDER: (
+        (5, (r"detailed\s+written\s+order", r"standard\s+written\s+order", r"certificate\s+of\s+medical\s+necessity",
+             "DWO", "SWO", "CMN", r"DME\s+(?:order|prescription|rx)", r"durable\s+medical\s+equipment\s+(?:order|rx|"
+             r"prescription)", r"(?:equipment|supply|supplies|device)\s+order", r"order\s+for\s+(?:durable|home|"
+             r"cpap|bi-?level|oxygen|equipment|dme)", r"(?:cpap|pap|oxygen|bi-?level)\s+(?:order|prescription|rx)",
+             r"prescription\s+for\s+(?:cpap|oxygen|equipment|dme|durable)", r"written\s+order\s+prior\s+to\s+delivery",
+             r"WOPD", r"physician\s+order\s+form", r"home\s+oxygen\s+order", r"medical\s+equipment\s+order")),
+        (2.5, (r"E0601", r"E047[01]", r"E1390", r"E1392", r"E0431", r"E0562", r"K0738", r"A70\d\d", r"HCPCS",
+               r"length\s+of\s+need", r"(?:lifetime|99\s+months)", r"refills?", r"supplier", r"item\s+ordered",
+               r"items?\s+(?:ordered|requested)", r"equipment\s+ordered", r"dispense", r"deliver(?:y)?\s+to")),
+        (1, (r"qty", r"quantity", r"ordering\s+(?:physician|provider|practitioner)", r"prescrib\w+", r"NPI",
+             r"mask", r"humidifier", r"cm\s*H2O", r"l/min", r"lpm", r"settings?")),
+    ),
+    DocumentKind.FACESHEET: (
+        (6, (r"face\s*sheet", r"(?:patient\s+)?demographics", r"demographics?\s+(?:sheet|report|form)",
+             r"admission\s+record", r"patient\s+data\s+sheet", r"registration\s+record",
+             r"registration\s+(?:form|summary|sheet)", r"patient\s+information\s+(?:sheet|form)",
+             r"patient\s+registration", r"admission\s+face\s*sheet", r"patient\s+profile")),
+        (2, (r"emergency\s+contact", r"guarantor", r"subscriber", r"marital\s+status", r"employer", r"race",
+             r"ethnicity", r"preferred\s+language", r"primary\s+(?:insurance|payer|payor|coverage)",
+             r"secondary\s+(?:insurance|payer|payor|coverage)", r"primary\s+care\s+physician", r"patient\s+information",
+             r"relationship\s+to\s+(?:patient|insured)", r"religion", r"home\s+phone")),
+        (0.5, (r"address", r"phone", r"insurance", r"policy", r"member\s+id", r"group\s+(?:number|#)")),
+    ),
+    DocumentKind.OFFICE_NOTE: (
+        (5, (r"progress\s+note", r"office\s+visit", r"clinic\s+(?:note|visit)", r"history\s+of\s+present\s+illness",
+             r"face[\s-]to[\s-]face", r"consultation\s+(?:note|report)", r"sleep\s+(?:medicine\s+)?consult(?:ation)?",
+             r"new\s+patient\s+(?:visit|evaluation)", r"follow[\s-]?up\s+visit", r"office\s+note",
+             r"outpatient\s+(?:note|visit)", r"pulmonary\s+(?:consult(?:ation)?|clinic\s+note)", r"visit\s+note",
+             r"evaluation\s+and\s+management", r"telehealth\s+visit", r"SOAP\s+note")),
+        (2, ("HPI", r"chief\s+complaint", r"review\s+of\s+systems", "ROS", r"physical\s+exam(?:ination)?",
+             r"assessment\s*(?:and|&|/)\s*plan", "subjective", "objective", r"past\s+medical\s+history", "PMH",
+             r"epworth", r"mallampati", r"neck\s+circumference", r"social\s+history", r"medications?",
+             r"allergies", r"vital\s+signs", "vitals", r"reason\s+for\s+visit", r"impression")),
+        (0.5, (r"snor\w+", r"daytime\s+sleepiness", r"BMI", r"blood\s+pressure", r"plan")),
+    ),
+    DocumentKind.SLEEP_STUDY: (
+        (6, (r"polysomno\w+", r"home\s+sleep\s+(?:apnea\s+)?(?:test|study)", "HSAT", "PSG",
+             r"sleep\s+study\s+(?:report|results|interpretation)", r"sleep\s+(?:study|test)", r"split[\s-]night",
+             r"out[\s-]of[\s-]cent(?:er|re)\s+sleep\s+test", r"(?:cpap\s+)?titration\s+study",
+             r"sleep\s+(?:disorders?\s+)?(?:center|lab(?:oratory)?)\s+report", "WatchPAT")),
+        (2.5, (r"apn(?:o)?ea[\s-]*hypopn(?:o)?ea\s+index", "AHI", "RDI", "REI", r"respiratory\s+(?:disturbance|event)"
+               r"\s+index", r"sleep\s+efficiency", r"sleep\s+latency", r"total\s+sleep\s+time", r"recording\s+time",
+               r"oxygen\s+desaturation\s+index", "ODI", r"arousal\s+index", r"sleep\s+architecture",
+               r"REM\s+(?:sleep|latency)", r"hypopneas?", r"apneas?")),
+        (0.5, (r"snor\w+", r"supine", r"interpret\w*", r"technologist", r"recommend\w*")),
+    ),
+    DocumentKind.OXYGEN_TEST: (
+        (6, (r"overnight\s+(?:pulse\s+)?oximetry", r"arterial\s+blood\s+gas(?:es)?", "ABG",
+             r"(?:6|six)[\s-]*minute\s+walk(?:\s+test)?", "6MWT", r"ambulatory\s+oximetry",
+             r"oxygen\s+(?:saturation\s+)?(?:qualification|qualifying|assessment|evaluation|titration)\s*(?:test|"
+             r"study|form|report)?", r"exercise\s+oximetry", r"nocturnal\s+oximetry", r"pulse\s+oximetry\s+(?:test|"
+             r"report|study)", r"home\s+oxygen\s+(?:evaluation|qualification)")),
+        (2.5, (r"sp\s*[o0]\s*2", r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air", r"oxygen\s+saturation",
+               r"desaturation", r"nadir", r"hco3", r"(?:time|minutes)\s+(?:below|under|at\s+or\s+below|<=?)\s*88",
+               r"with\s+(?:supplemental\s+)?oxygen", r"\bpH\b", r"heart\s+rate", r"distance\s+walked")),
+        (0.5, (r"rest(?:ing)?", r"exertion", r"ambulat\w+", r"l/min", r"lpm")),
+    ),
+    DocumentKind.ENCOUNTER_SUMMARY: (
+        (6, (r"discharge\s+summary", r"encounter\s+summary", r"after\s+visit\s+summary", r"clinical\s+summary",
+             r"hospital\s+course", r"visit\s+summary", r"(?:transition|continuity)\s+of\s+care", r"care\s+summary",
+             r"summary\s+of\s+care", r"hospital\s+discharge", r"admission\s+summary", r"inpatient\s+summary")),
+        (2, (r"admission\s+date", r"discharge\s+date", r"date\s+of\s+(?:admission|discharge)",
+             r"discharge\s+(?:diagnos[ie]s|medications|instructions|disposition)", r"admitting\s+diagnosis",
+             r"attending\s+physician", r"length\s+of\s+stay", r"inpatient", r"admitted", r"discharged",
+             r"encounter\s+(?:date|type|diagnos[ie]s)")),
+        (0.5, (r"follow[\s-]?up", r"medications?", r"problems?\s+list")),
+    ),
+    DocumentKind.NON_DME: (
+        (6, (r"laboratory\s+(?:report|results)", r"lab\s+(?:report|results)", r"complete\s+blood\s+count",
+             r"comprehensive\s+metabolic\s+panel", r"lipid\s+panel", r"immuni[sz]ation\s+(?:record|history)",
+             r"vaccin\w+\s+(?:record|administration)", r"(?:patient\s+)?(?:billing\s+)?statement",
+             r"amount\s+due", r"explanation\s+of\s+benefits", r"radiology\s+report", r"x-?ray\s+report",
+             r"(?:MRI|CT)\s+(?:report|of\s+the)", r"referral\s+(?:to|for)\s+(?:physical\s+therapy|cardiology|"
+             r"orthopedic|dermatology|podiatry|ophthalmology|gastroenterology|\w+\s+therapy)",
+             r"physical\s+therapy", r"pathology\s+report", r"prior\s+authori[sz]ation\s+(?:denial|approval)",
+             r"dental", r"eye\s+exam", r"mammogra\w+", r"colonoscopy", r"medication\s+list", r"consent\s+form",
+             r"HIPAA\s+(?:notice|authori[sz]ation)", r"invoice", r"receipt", r"appointment\s+reminder")),
+        (2.5, (r"reference\s+range", r"specimen", r"collected", r"result(?:ed)?", r"CBC", r"hemoglobin",
+               r"glucose", r"creatinine", r"vaccine", r"lot\s+(?:#|number)", r"balance", r"please\s+remit",
+               r"payment", r"charges", r"CPT", r"findings", r"impression")),
+    ),
+}
+_COMPILED = {kind: tuple((weight, words(*phrases)) for weight, phrases in tiers) for kind, tiers in EVIDENCE.items()}
+
+
+def scores(text: str) -> dict[DocumentKind, float]:
+    """Each kind's evidence score over ``text`` (its first lines weighted as a title)."""
+    text = fold(text)
+    lines = text.splitlines()
+    title_end = len("\n".join(line for line in lines[:TITLE_LINES]))
+    result = {}
+    for kind, tiers in _COMPILED.items():
+        total = 0.0
+        for weight, pattern in tiers:
+            seen: set[str] = set()
+            for match in pattern.finditer(text):
+                phrase = match.group().lower()
+                repeat = phrase in seen  # a repeated phrase adds a little, not its full weight again
+                seen.add(phrase)
+                factor = TITLE_FACTOR if match.start() < title_end and weight >= 5 else 1.0
+                total += weight * factor * (0.1 if repeat else 1.0)
+        result[kind] = total
+    return result
+
+
+def classify(document: Document) -> tuple[DocumentKind, float]:
+    """The document's kind and a confidence in 0..1."""
+    by_kind = scores(document.text)
+    ranked = sorted(by_kind.items(), key=lambda item: item[1], reverse=True)
+    dme_ranked = [item for item in ranked if item[0] is not DocumentKind.NON_DME]
+    best_kind, best = dme_ranked[0]
+    runner_up = max(dme_ranked[1][1], by_kind[DocumentKind.NON_DME])
+    if best < MIN_SCORE or by_kind[DocumentKind.NON_DME] > best:
+        margin = (by_kind[DocumentKind.NON_DME] - best) / max(by_kind[DocumentKind.NON_DME], MIN_SCORE)
+        return DocumentKind.NON_DME, round(max(0.3, min(0.95, 0.6 + 0.35 * margin)), 3)
+    return best_kind, round(min(0.99, 0.5 + 0.5 * (best - runner_up) / best), 3)

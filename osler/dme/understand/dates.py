@@ -1,0 +1,76 @@
+"""Dates as practices write them — 04/09/1951, 4-9-51, 1951-04-09, 09-Apr-1951, April 9, 1951, 9 April 1951,
+04.09.1951 — found in text and turned into ISO dates. Numeric dates are read month first (US) unless the
+first number cannot be a month. OCR's letter-for-digit confusions inside a date are read as digits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from osler.dme.understand.normalize import fold_digits
+
+_MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for name in names}
+_MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|" \
+         r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_DIGITISH = r"[0-9OoIl|SBZ]"
+_DATE = re.compile(
+    rf"(?<![\w/.-])(?:"
+    rf"(?P<y1>(?:19|20)\d\d)\s?[-/.]\s?(?P<m1>\d{{1,2}})\s?[-/.]\s?(?P<d1>\d{{1,2}})"
+    rf"|(?P<a>{_DIGITISH}{{1,2}})\s?[-/.]\s?(?P<b>{_DIGITISH}{{1,2}})\s?[-/.]\s?"
+    rf"(?P<y2>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
+    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?[\s-]+{_MONTH.replace('mon', 'mon3')}[\s,-]+(?P<y3>\d{{4}}|\d{{2}})"
+    rf"|{_MONTH}\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})"
+    rf")(?![\w/]|\.\d)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    iso: str
+    start: int
+    end: int
+
+
+def find_dates(text: str, *, birth: bool = False, start: int = 0, end: int | None = None) -> Iterator[FoundDate]:
+    """Every parseable date in ``text[start:end]`` in order; ``birth`` reads two-digit years as the past."""
+    for match in _DATE.finditer(text, start, len(text) if end is None else end):
+        iso = _to_iso(match, birth=birth)
+        if iso:
+            yield FoundDate(iso, match.start(), match.end())
+
+
+def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
+    groups = match.groupdict()
+    if groups["y1"]:
+        year, month, day = int(groups["y1"]), int(groups["m1"]), int(groups["d1"])
+    elif groups["a"]:
+        first, second, year_text = (fold_digits(groups[name]) for name in ("a", "b", "y2"))
+        if not (first.isdigit() and second.isdigit() and year_text.isdigit()):
+            return None
+        month, day = int(first), int(second)
+        if month > 12 >= day:
+            month, day = day, month
+        year = _full_year(year_text, birth=birth)
+    elif groups["d3"]:
+        day, month, year = int(groups["d3"]), _MONTHS[groups["mon3"].lower()[:3]], _full_year(groups["y3"], birth=birth)
+    else:
+        month, day, year = _MONTHS[groups["mon"].lower()[:3]], int(groups["d4"]), int(groups["y4"])
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _full_year(text: str, *, birth: bool) -> int:
+    if len(text) == 4:
+        return int(text)
+    two_digits = int(text)
+    this_year = dt.date.today().year % 100
+    # A birth year in two digits is in the past; any other date on a current order is this century.
+    return (1900 if birth and two_digits > this_year else 2000) + two_digits

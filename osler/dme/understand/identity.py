@@ -1,0 +1,187 @@
+"""Who the document is about and who pays: patient name, birth date, sex, MRN, MBI, payer and member id."""
+
+from __future__ import annotations
+
+import re
+
+from osler.dme.model import ExtractedField
+from osler.dme.understand.dates import find_dates
+from osler.dme.understand.normalize import fold_digits
+from osler.dme.understand.people import parse_person
+from osler.dme.understand.scan import Hit, Scan, phrases
+from osler.dme.understand.validators import valid_mbi
+
+_ANY = r"[^\n]"
+_PATIENT_LABELS = (  # (labels, confidence, lines above the label that must not name someone else)
+    (phrases("patient name", "patient's name", "pt name", "pt. name", "name of patient", "patient full name",
+             "beneficiary name", "member name", "client name", "resident name", "patient legal name",
+             "name (last, first)", "patient (last, first)"), 0.95, 0),
+    (phrases("patient", "pt", "beneficiary", "member", "client", "resident", "re") + r"[ ]*:", 0.85, 0),
+    # a bare "Name:" belongs to whatever block it is in: "Emergency Contact" on the line above rules it out
+    (phrases("name", "full name", "legal name") + r"[ ]*:", 0.75, 1),
+)
+_NOT_PATIENT_CONTEXT = (r"physician|provider|doctor|practitioner|prescriber|practice|facility|contact|guarantor|"
+                        r"insured|subscriber|emergency|company|employer|supplier|referr|ordering|spouse|parent|"
+                        r"pharmacy|agency|witness|representative|caregiver|interpret|technolog")
+_NAME_WORDS = (r"[A-Z][A-Za-z'\-]+(?:,[ ]*[A-Z][A-Za-z'\-]+)?(?:[ ]+(?:[A-Z]\.?|[a-z]\.)(?![A-Za-z]))?"
+               r"(?:[ ]+[A-Z][A-Za-z'\-]+){0,2}")
+# Letters and narratives name the patient in a sentence: "Re patient Leon K. Valenzuela", "This concerns ..."
+_NARRATIVE_PATIENT = re.compile(r"(?i:\b(?:re:?[ ]+(?:patient|pt\.?)|regarding(?:[ ]+(?:patient|pt\.?))?|"
+                                r"concern(?:s|ing)(?:[ ]+(?:patient|pt\.?))?|certify[ ]+that|patient|pt\.?|for))"
+                                r"[ ]+(?P<name>" + _NAME_WORDS + ")")
+_BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt")
+_SEX_LABELS = phrases("sex", "gender", "sex/gender", "birth sex", "sex assigned at birth", "legal sex", "sex at birth",
+                      "gender identity", "biological sex", "administrative sex", "sex (m/f)")
+_SEX_VALUE = re.compile(r"(female|male|f|m|woman|man)\b", re.IGNORECASE)
+_AGE_SEX = re.compile(r"\b\d{1,3}[- ]?(?:year|yr|y)[- ]?(?:old|o\.?)?,?\s+(female|male|woman|man|gentleman|lady|"
+                      r"f|m)\b", re.IGNORECASE)
+_MRN_LABELS = phrases("mrn", "medical record number", "medical record #", "medical record no", "med rec #",
+                      "med rec no", "med rec number", "mr #", "mr no", "mr number", "chart #", "chart number",
+                      "chart no", "chart id", "patient id", "patient #", "pt id", "pt #", "record #", "record number",
+                      "ehr id", "patient number", "hospital number", "mrn #")
+_IDENTIFIER = re.compile(r"(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,19}(?![A-Za-z0-9])",
+                         re.IGNORECASE)
+_MBI_LABELS = phrases("mbi", "medicare beneficiary identifier", "medicare beneficiary id", "medicare id",
+                      "medicare #", "medicare number", "medicare no", "medicare claim number", "hicn",
+                      "medicare id number", "beneficiary id", "medicare mbi")
+# Eleven characters, optionally printed 4-3-4 with dashes or spaces; checked position by position later.
+_MBI_SHAPE = re.compile(r"(?<![A-Za-z0-9])[0-9A-Z]{4}[- ]?[0-9A-Z]{3}[- ]?[0-9A-Z]{4}(?![A-Za-z0-9])")
+_MBI_DIGIT_POSITIONS = (0, 3, 6, 9, 10)
+_MBI_EITHER_POSITIONS = (2, 5)  # letter or digit, but never S, L, O, I, B or Z: those there are digits misread
+_MBI_EXCLUDED_LETTERS = "SLOIBZ"
+_PAYER_LABELS = phrases("primary insurance", "insurance", "payer", "payor", "primary payer", "primary payor",
+                        "insurance carrier", "carrier", "health plan", "plan name", "insurance plan",
+                        "insurance company", "insurance name", "coverage", "primary coverage", "ins", "primary ins",
+                        "insurer", "insurance provider")
+_KNOWN_PAYERS = re.compile(r"\b(?:medicare(?:\s+part\s+b|\s+advantage)?|medicaid|aetna(?:\s+medicare)?|"
+                           r"united\s*health\s*care|uhc|humana|cigna|blue\s+cross(?:\s+blue\s+shield)?|bcbs|"
+                           r"anthem|kaiser(?:\s+permanente)?|tricare|wellcare|molina|centene|ambetter)\b",
+                           re.IGNORECASE)
+_PAYER_TEXT = re.compile(r"[A-Za-z]{3,}")
+_PAYER_WORDS = re.compile(r"insur|health|medicare|medicaid|advantage|blue|care|mutual|life|plan\b|"
+                          + _KNOWN_PAYERS.pattern, re.IGNORECASE)
+_IDENTIFIER_AFTER = re.compile(r"\s*(?:#|id\b|number|no\b|beneficiary|mbi|card|claim|part\s+[abd]\s+(?:id|#))",
+                               re.IGNORECASE)
+_NOT_PAYER = re.compile(r"^(?:none|n/a|self[ -]?pay|secondary|primary|tertiary|see\b)", re.IGNORECASE)
+_MEMBER_LABELS = phrases("member id", "member #", "member number", "member no", "subscriber id", "subscriber #",
+                         "subscriber number", "policy #", "policy number", "policy id", "policy no", "insurance id",
+                         "id #", "id number", "identification number", "member identification", "insured id",
+                         "certificate number", "member id #", "plan id")
+
+
+def patient_name(scan: Scan) -> ExtractedField | None:
+    for labels, confidence, context_lines in _PATIENT_LABELS:
+        exclude = _NOT_PATIENT_CONTEXT if confidence < 0.95 else None
+        for page, _label, value in scan.labelled(labels, _ANY, exclude_before=exclude, context_lines=context_lines):
+            start, end = scan.segment(page, value.start(), name=True)
+            person = parse_person(page.folded[start:end])
+            if person is None and "\n" in page.folded[_label.end() - 1:start]:  # a wrapped form cell
+                end = scan.wrapped_end(page, end)
+                person = parse_person(page.folded[start:end])
+            if person:
+                return scan.field("patient_name", person, page, start, end, confidence)
+    for page, found in scan.find(_NARRATIVE_PATIENT):
+        person = parse_person(found.group("name"))
+        if person:
+            return scan.field("patient_name", person, page, found.start("name"), found.end("name"), 0.7)
+    return None
+
+
+def birth_date(scan: Scan) -> ExtractedField | None:
+    hit = labelled_date(scan, _BIRTH_LABELS, birth=True)
+    return scan.from_hit("birth_date", hit) if hit else None
+
+
+def labelled_date(scan: Scan, labels: str, *, birth: bool = False, exclude_before: str | None = None,
+                  confidence: float = 0.95) -> Hit | None:
+    """The first date written right after one of ``labels`` (same line or the next); nothing but the
+    label's separator or hint may stand between them."""
+    for page, label, _value in scan.labelled(labels, "", exclude_before=exclude_before):
+        window_end = _end_of_next_line(page.folded, label.end())
+        for found in find_dates(page.folded, birth=birth, start=label.end(), end=window_end):
+            gap = page.folded[label.end():found.start].lstrip(" .:#=-")
+            if len(gap) <= 30 and ":" not in gap and not re.search(r"[A-Za-z]{3,}", gap):
+                return Hit(found.iso, page.number, found.start, found.end, confidence)
+            break
+    return None
+
+
+def _end_of_next_line(text: str, start: int) -> int:
+    first = text.find("\n", start)
+    if first < 0:
+        return len(text)
+    if not text[start:first].strip():
+        second = text.find("\n", first + 1)
+        return len(text) if second < 0 else second
+    return first
+
+
+def sex(scan: Scan) -> ExtractedField | None:
+    for page, _label, value in scan.labelled(_SEX_LABELS, _SEX_VALUE):
+        return scan.field("sex", _sex_word(value.group(1)), page, value.start(1), value.end(1), 0.95)
+    for page, found in scan.find(_AGE_SEX):
+        return scan.field("sex", _sex_word(found.group(1)), page, found.start(1), found.end(1), 0.8)
+    return None
+
+
+def _sex_word(word: str) -> str:
+    return "female" if word.lower() in ("female", "f", "woman", "lady") else "male"
+
+
+def mrn(scan: Scan) -> ExtractedField | None:
+    for page, _label, value in scan.labelled(_MRN_LABELS, _IDENTIFIER):
+        return scan.field("mrn", value.group().strip("-"), page, value.start(), value.end(), 0.95)
+    return None
+
+
+def mbi(scan: Scan) -> ExtractedField | None:
+    """A labelled MBI first, else any token of the MBI's exact format; OCR's letters in digit positions
+    (O for 0, l for 1, S for 5) are read as digits because the format pins those positions."""
+    labelled = [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SHAPE)]
+    anywhere = list(scan.find(_MBI_SHAPE))
+    for candidates, confidence in ((labelled, 0.97), (anywhere, 0.85)):
+        for page, found in candidates:
+            value = read_mbi(found.group())
+            if value:
+                return scan.field("mbi", value, page, found.start(), found.end(), confidence)
+    for page, found in labelled:  # labelled but malformed: what the form says, for the rules to reject
+        return scan.field("mbi", re.sub(r"[- ]", "", found.group()).upper(), page, found.start(), found.end(), 0.5)
+    return None
+
+
+def read_mbi(text: str) -> str | None:
+    """The MBI ``text`` spells (separators dropped, digit positions de-OCRed), or None if not one."""
+    characters = list(re.sub(r"[- ]", "", text).upper())
+    if len(characters) != 11:
+        return None
+    for position in _MBI_DIGIT_POSITIONS:
+        characters[position] = fold_digits(characters[position])
+    for position in _MBI_EITHER_POSITIONS:
+        if characters[position] in _MBI_EXCLUDED_LETTERS:
+            characters[position] = fold_digits(characters[position])
+    candidate = "".join(characters)
+    return candidate if valid_mbi(candidate) else None
+
+
+def payer(scan: Scan) -> ExtractedField | None:
+    for labels, value_check, exclude in ((_PAYER_LABELS, _PAYER_TEXT, r"\b(?:secondary|tertiary)\W*$"),
+                                         (phrases("plan"), _PAYER_WORDS, r"\b(?:assessment|treatment|care|and|&)\b")):
+        for page, label, value in scan.labelled(labels + r"(?:[ ]*[:#-]|(?=[ ]+is\b))", _ANY, exclude_before=exclude):
+            start, end = scan.segment(page, value.start(), sentence=True)
+            if "\n" in page.folded[label.start():start]:  # a form's cell: the name may wrap onto one more line
+                end = scan.wrapped_end(page, end)
+            name = " ".join(page.folded[start:end].split())
+            if value_check.search(name) and not _NOT_PAYER.search(name):
+                return scan.field("payer", name, page, start, end, 0.9)
+    for page, found in scan.find(_KNOWN_PAYERS):
+        if not _IDENTIFIER_AFTER.match(page.folded, found.end()):  # "Medicare #: ..." names an identifier
+            return scan.field("payer", found.group(), page, found.start(), found.end(), 0.7)
+    return None
+
+
+def member_id(scan: Scan) -> ExtractedField | None:
+    for page, _label, value in scan.labelled(_MEMBER_LABELS, _IDENTIFIER,
+                                             exclude_before=r"\b(?:secondary|tertiary|group)\W*$"):
+        return scan.field("member_id", value.group().strip("-"), page, value.start(), value.end(), 0.9)
+    return None
+

@@ -1,0 +1,214 @@
+"""Scanning a document's pages for labelled values: the tools every field extractor shares.
+
+Pages are searched in their folded form (``normalize.fold``: same length as the page text), so a span
+found here is a span of ``Page.text`` and provenance quotes the page exactly. A label is matched on word
+boundaries, may carry a parenthesised hint ("Date of Birth (mm/dd/yyyy)") and a separator (":", "#",
+"-", "="), and its value may follow on the same line or, in form layouts, on the next line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from osler.dme.model import Document, ExtractedField, Provenance
+from osler.dme.understand.normalize import fold
+
+_SEPARATOR = r"(?:[ ]+(?:is|was)\s+|\s*(?:\([^)\n]{0,40}\)[ ]*)?(?:(?:[:#=.]|-(?!\d))+[ ]*)?(?:\n[ ]*)?)"
+# Where a value written after a label ends on its line: a gap of 2+ spaces (the next column), a bar, a
+# semicolon, a label that needs no colon ("John Smith DOB 3/14/49"), or the next "Label:" (a colon not
+# inside a time), whose label words are then trimmed off.
+_COLUMN_END = re.compile(r"[ ]{2,}|\||;|:(?!\d)")
+_NAME_END = re.compile(r"\s(?=(?:DOB|D\.O\.B|MRN|Sex|Gender|Age|Date|Phone|Tel|NPI|MBI|SSN|Acct|Account|Birth|Born|"
+                       r"Medicare|Member|Insurance|Payer|Dx|ICD|Provider|Physician|Practitioner|Prescriber|Fax|"
+                       r"Signature|Signed)\b)|(?<=[a-z]{3})\.\s", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[A-Za-z]{3})\.\s")
+_LABEL_WORD_LIST = """
+    dob d.o.b birth birthdate born date of dt mrn mr chart record medical med rec sex gender age phone tel cell
+    fax home email id no number num medicare mbi hicn member subscriber policy group plan insurance payer ins
+    acct account ssn npi address physician provider doctor prescriber order ordered dx diagnosis diagnoses icd
+    signature signed visit encounter study test service dos ht wt height weight patient pt name race ethnicity
+    language marital status primary secondary city state zip
+    """
+_LABEL_WORDS = frozenset(_LABEL_WORD_LIST.split())
+_SECTION_WORDS = re.compile(r"\b(?:contact|address|demographics|coverage|care\s+team|other|information|order|items?|"
+                            r"equipment|prescriber|physician|diagnos[ie]s|patient|insurance|history|plan|results?|"
+                            r"assessment|clinician|signature)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A value found on a page: 1-based page number, the span on the page, and how sure the finder is."""
+
+    value: Any
+    page: int
+    start: int
+    end: int
+    confidence: float = 0.9
+
+
+@dataclass(frozen=True)
+class ScanPage:
+    number: int
+    text: str  # the page text as given
+    folded: str
+    ocr_confidence: float | None
+
+
+def phrases(*labels: str) -> str:
+    """One regex alternation of label phrases: spaces match any whitespace, dots are optional."""
+    parts = []
+    for label in sorted(labels, key=len, reverse=True):
+        part = label if label.startswith("(?") else re.escape(label).replace(r"\ ", r"\s*").replace(r"\.", r"\.?")
+        parts.append(part)
+    return "(?:" + "|".join(parts) + ")"
+
+
+def words(*fragments: str) -> re.Pattern[str]:
+    """A pattern for any of the fragments as whole words; a fragment without lower-case letters (an
+    abbreviation) is matched case-sensitively, the others in any case."""
+    insensitive = [f for f in fragments if re.search(r"[a-z]", re.sub(r"\\[a-zA-Z]", "", f))]
+    sensitive = [f for f in fragments if f not in insensitive]
+    alternatives = []
+    if insensitive:
+        alternatives.append("(?i:" + "|".join(insensitive) + ")")
+    if sensitive:
+        alternatives.append("(?:" + "|".join(sensitive) + ")")
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])")
+
+
+LabelledValue = tuple[ScanPage, re.Match[str], re.Match[str]]  # the page, the label, the value after it
+
+
+class Scan:
+    """A document prepared for extraction."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.pages = [ScanPage(page.number, page.text, fold(page.text), page.ocr_confidence)
+                      for page in document.pages]
+
+    def labelled(self, labels: str, value: str | re.Pattern[str], *, flags: int = re.IGNORECASE,
+                 exclude_before: str | None = None, context_lines: int = 0) -> Iterator[LabelledValue]:
+        """Each (page, label match, value match) where ``value`` follows one of ``labels``. With
+        ``exclude_before``, a label is skipped when its line up to it (and ``context_lines`` lines above)
+        matches that regex (say, "Name" in "Physician Name")."""
+        label_pattern = re.compile(r"(?<![A-Za-z0-9])" + labels + r"(?![A-Za-z0-9])" + _SEPARATOR, re.IGNORECASE)
+        value_pattern = value if isinstance(value, re.Pattern) else re.compile(value, flags)
+        excluded = re.compile(exclude_before, re.IGNORECASE) if exclude_before else None
+        for page in self.pages:
+            for label in _overlapping(label_pattern, page.folded):
+                if excluded and excluded.search(page.folded[_line_start(page.folded, label.start(), context_lines):
+                                                             label.start()]):
+                    continue
+                found = value_pattern.match(page.folded, label.end())
+                if found:
+                    yield page, label, found
+
+    def segment(self, page: ScanPage, start: int, *, name: bool = False, sentence: bool = False) -> tuple[int, int]:
+        """The span of the value that starts at ``start``: to the end of its line or its column; a ``name``
+        also ends at a sentence's end or a label that needs no colon ("John Smith DOB 3/14/49"), a
+        ``sentence`` value at a full stop after a word."""
+        line_end = page.folded.find("\n", start)
+        line_end = len(page.folded) if line_end < 0 else line_end
+        stop = _COLUMN_END.search(page.folded, start, line_end)
+        while stop and not re.search(r"[A-Za-z0-9]{3}", page.folded[start:stop.start()]):
+            start = stop.end()  # nothing yet but OCR's specks of a table's borders: the value comes after them
+            stop = _COLUMN_END.search(page.folded, start, line_end)
+        end = stop.start() if stop else line_end
+        name_end = (_NAME_END if name else _SENTENCE_END).search(page.folded, start, end) if name or sentence else None
+        if name_end and (not stop or name_end.start() < end):
+            stop, end = None, name_end.start()
+        if stop and stop.group() == ":":  # the next label runs into this value: drop its words
+            kept = page.folded[start:end].split(" ")
+            while kept and kept[-1].strip(".#/").lower() in _LABEL_WORDS | {""}:
+                kept.pop()
+            end = start + len(" ".join(kept))
+        while end > start and page.folded[end - 1] in " ,.-_":
+            end -= 1
+        return start, end
+
+    def wrapped_end(self, page: ScanPage, end: int) -> int:
+        """``end`` moved over the next line when that line reads as the rest of a value a form's cell wrapped:
+        short, no label, no digits, not a section heading."""
+        text = page.folded
+        if text[end:end + 1] != "\n":
+            return end
+        next_end = text.find("\n", end + 1)
+        following = text[end + 1:len(text) if next_end < 0 else next_end]
+        if (following.strip() and len(following) <= 30 and not re.search(r"[:\d#|]", following)
+                and not _SECTION_WORDS.search(following)):
+            return end + 1 + len(following.rstrip())
+        return end
+
+    def find(self, pattern: re.Pattern[str]) -> Iterator[tuple[ScanPage, re.Match[str]]]:
+        for page in self.pages:
+            for found in pattern.finditer(page.folded):
+                yield page, found
+
+    def field(self, name: str, value: Any, page: ScanPage, start: int, end: int, confidence: float) -> ExtractedField:
+        """An extracted field quoting ``page.text[start:end]``, its confidence lowered for a poorly read page."""
+        if page.ocr_confidence is not None:
+            confidence *= 0.6 + 0.4 * min(page.ocr_confidence, 100.0) / 100.0
+        provenance = Provenance(self.document.sha256, page.number, start, end, page.text[start:end])
+        return ExtractedField(name, value, round(confidence, 3), provenance)
+
+    def from_hit(self, name: str, hit: Hit) -> ExtractedField:
+        page = next(p for p in self.pages if p.number == hit.page)
+        return self.field(name, hit.value, page, hit.start, hit.end, hit.confidence)
+
+
+def _overlapping(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """Every match, including those starting inside an earlier one: "Prescription\nDate of Order" holds the
+    label "Prescription Date" and, one word on, the label "Date of Order"."""
+    position = 0
+    while (found := pattern.search(text, position)) is not None:
+        yield found
+        position = found.start() + 1
+
+
+def _line_start(text: str, position: int, lines_above: int) -> int:
+    start = text.rfind("\n", 0, position)
+    for _ in range(lines_above):
+        if start <= 0:
+            break
+        start = text.rfind("\n", 0, start)
+    return start + 1
+
+
+_CHECKED = re.compile(r"(?:\[\s*[xX✓✔*]\s*\]|\(\s*[xX✓✔*]\s*\)|[☒☑■✓✔✗✘])\s*$")
+_UNCHECKED = re.compile(r"(?:\[\s*\]|\(\s*\)|[☐□]|_{2,})\s*$")
+
+
+def checkbox(text: str, position: int) -> bool | None:
+    """For an option written at ``position`` on a form: True when a ticked box stands right before it,
+    False for an empty box, None when there is no box."""
+    before = text[max(0, position - 8):position]
+    if _CHECKED.search(before):
+        return True
+    if _UNCHECKED.search(before):
+        return False
+    return None
+
+
+def choose(scan: Scan, options: dict[str, re.Pattern[str]], *, within: tuple[ScanPage, int, int] | None = None,
+           ) -> tuple[str, ScanPage, re.Match[str]] | None:
+    """Which of several written options the document (or the span ``within`` of one page) picks: a ticked
+    one first, else the first one mentioned without an empty box before it."""
+    mentions = []
+    for value, pattern in options.items():
+        if within:
+            page, start, end = within
+            found_in = ((page, found) for found in pattern.finditer(page.folded, start, end))
+        else:
+            found_in = scan.find(pattern)
+        for page, found in found_in:
+            state = checkbox(page.folded, found.start())
+            if state is not False:
+                mentions.append((state is True, -page.number, -found.start(), value, page, found))
+    if not mentions:
+        return None
+    _ticked, _page, _start, value, page, found = max(mentions, key=lambda mention: mention[:3])
+    return value, page, found

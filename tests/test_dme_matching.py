@@ -1,0 +1,166 @@
+"""Matching faxed documents to open cases: certain, ambiguous, conflicting, orphaned then matched; the case book."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from osler.dme.matching import CaseBook, match
+from osler.dme.model import DocumentKind
+from tests.dme_documents import (
+    OTHER_PATIENT,
+    PATIENT,
+    case_of,
+    cpap_order,
+    office_note,
+    oxygen_order,
+    oxygen_test,
+    sleep_study,
+)
+
+NO_IDS = {"mbi": None, "mrn": None}
+
+
+def rivera_case(key: str = "rivera-cpap"):
+    return case_of(cpap_order(), key=key)
+
+
+def okafor_case(key: str = "okafor-cpap"):
+    return case_of(cpap_order(**OTHER_PATIENT), key=key)
+
+
+def test_mbi_with_agreeing_name_attaches():
+    found = match(sleep_study(), [okafor_case(), rivera_case()])
+    assert (found.case_key, found.needs_review) == ("rivera-cpap", False)
+    assert "MBI matches" in found.reasons
+
+
+def test_name_and_birth_date_attach_even_written_last_first():
+    swapped = sleep_study(patient_name={"family": "Ana", "given": "Rivera"}, **NO_IDS)
+    found = match(swapped, [okafor_case(), rivera_case()])
+    assert found.attach and found.case_key == "rivera-cpap"
+
+
+def test_one_letter_ocr_slip_with_the_birth_date_attaches():
+    assert match(sleep_study(patient_name={"family": "Riviera", "given": "Ana"}, **NO_IDS), [rivera_case()]).attach
+
+
+def test_misspelt_name_with_birth_date_only_waits_for_a_person():
+    typo = sleep_study(patient_name={"family": "Rivers", "given": "Anna"}, **NO_IDS)
+    found = match(typo, [rivera_case()])
+    assert found.needs_review and found.case_key == "rivera-cpap"
+    assert "patient not certain" in found.reasons
+
+
+def test_misspelt_name_with_mbi_attaches():
+    typo = sleep_study(patient_name={"family": "Rivers", "given": "Anna"})
+    assert match(typo, [rivera_case()]).attach
+
+
+def test_transposed_birth_date_counts_less_and_waits():
+    transposed = sleep_study(birth_date="1950-09-04", **NO_IDS)
+    found = match(transposed, [rivera_case()])
+    assert found.needs_review
+    assert "birth date matches with day and month swapped" in found.reasons
+
+
+def test_same_name_other_birth_date_is_no_match():
+    namesake = sleep_study(birth_date="1962-01-30", **NO_IDS)
+    found = match(namesake, [rivera_case()])
+    assert (found.case_key, found.needs_review) == (None, False)
+    assert any("birth date differs" in reason for reason in found.reasons)
+
+
+def test_same_name_and_birth_date_other_mbi_is_no_match():
+    found = match(sleep_study(mbi="3GJ6VG7PR95"), [rivera_case()])
+    assert found.case_key is None
+    assert any("MBI differs" in reason for reason in found.reasons)
+
+
+def test_two_patients_alike_is_ambiguous():
+    twin = case_of(cpap_order(mbi="3GJ6VG7PR95", mrn="MRN3003"), key="other-rivera")
+    found = match(sleep_study(**NO_IDS), [rivera_case(), twin])
+    assert found.needs_review and found.case_key is None
+    assert found.reasons[0].startswith("ambiguous: ")
+
+
+def test_no_identity_at_all_is_an_orphan():
+    found = match(sleep_study(patient_name=None, birth_date=None, **NO_IDS), [rivera_case()])
+    assert (found.case_key, found.needs_review, found.reasons) == (None, False, ["no open case for this patient"])
+
+
+def test_an_order_for_other_items_does_not_join_the_case():
+    found = match(oxygen_order(), [rivera_case()])
+    assert found.case_key is None
+    assert any("a different order" in reason for reason in found.reasons)
+
+
+def test_superseded_cases_take_no_documents():
+    old = rivera_case()
+    old.superseded_by = "amended"
+    assert match(sleep_study(), [old]).case_key is None
+
+
+def test_each_document_goes_to_the_case_of_the_same_patient_that_needs_it():
+    cpap, oxygen = rivera_case("cpap"), case_of(oxygen_order(), key="oxygen")
+    assert match(sleep_study(), [oxygen, cpap]).case_key == "cpap"
+    assert match(oxygen_test(), [cpap, oxygen]).case_key == "oxygen"
+    note = match(office_note(), [oxygen, cpap])
+    assert note.attach and {note.case_key, *note.also} == {"cpap", "oxygen"}
+
+
+def test_orphan_is_matched_when_its_order_arrives():
+    book = CaseBook()
+    study = sleep_study()
+    assert not book.file(study).attach
+    assert book.orphans == [study]
+    attached = book.open(rivera_case(), datetime(2025, 3, 21, tzinfo=UTC))
+    assert [(document.sha256, found.case_key) for document, found in attached] == [(study.sha256, "rivera-cpap")]
+    assert book.orphans == []
+    assert book.cases["rivera-cpap"].documents[-1] is study
+
+
+def test_an_order_nobody_claims_opens_a_case_and_collects_its_orphans():
+    book = CaseBook()
+    study = sleep_study()
+    book.file(study)
+    order = cpap_order()
+    found = book.file(order)
+    assert found.attach and found.case_key == f"fax:{order.sha256}"
+    assert [d.sha256 for d in book.cases[found.case_key].documents] == [order.sha256, study.sha256]
+    assert book.orphans == []
+
+
+def test_case_book_completeness_deadline_and_round_trip(tmp_path):
+    opened = datetime(2025, 3, 21, 9, 0, tzinfo=UTC)
+    book = CaseBook(deadline_hours=48)
+    book.open(rivera_case(), opened)
+    case = book.cases["rivera-cpap"]
+    assert book.needed_kinds(case) == {DocumentKind.DME_ORDER, DocumentKind.OFFICE_NOTE, DocumentKind.SLEEP_STUDY}
+    assert book.file(office_note()).attach
+    assert not book.is_complete(case)
+    assert book.file(sleep_study()).attach
+    assert book.is_complete(case)
+    assert not book.expired(case, opened + timedelta(hours=47))
+    assert book.expired(case, opened + timedelta(hours=48))
+    book.file(sleep_study(**OTHER_PATIENT))  # an orphan
+
+    book.save(tmp_path / "book.json")
+    again = CaseBook.load(tmp_path / "book.json")
+    assert again.deadline_hours == 48
+    assert again.cases["rivera-cpap"].as_json() == case.as_json()
+    assert again.opened == book.opened
+    assert [d.sha256 for d in again.orphans] == [d.sha256 for d in book.orphans]
+
+
+def test_completeness_rule_is_configurable():
+    book = CaseBook(required={"medicare-cpap-e0601": (DocumentKind.SLEEP_STUDY,)})
+    case = case_of(cpap_order(), sleep_study(), key="k")
+    assert book.is_complete(case)
+    assert not CaseBook().is_complete(case)
+
+
+def test_patient_fields_come_from_the_case_when_it_has_no_documents():
+    structured = case_of(key="fhir-order")
+    structured.fields = {name: found for name, found in cpap_order().fields.items()}
+    assert match(sleep_study(), [structured]).attach
+    assert PATIENT["mbi"] == structured.fields["mbi"].value

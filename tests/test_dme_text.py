@@ -1,0 +1,180 @@
+"""Reading received files (osler.dme.text): text layers where usable and OCR only where not, images to PDF,
+fragments put in order, and every kind of unreadable file refused with its reason. OCR runs the real
+Tesseract on a few small pages."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+
+from osler.dme.text import UnreadableDocument, assemble, read_pages, to_pdf, usable_text_layer
+
+SENTENCE = "The patient uses her CPAP machine every night without trouble"
+
+
+def text_pdf(*pages: str, font_size: int = 14) -> bytes:
+    pdf = FPDF(format="letter")
+    pdf.set_font("Helvetica", size=font_size)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    return bytes(pdf.output())
+
+
+def rasterized(pdf: bytes, *, dpi: int = 150) -> Image.Image:
+    """The first page of ``pdf`` as a greyscale picture, as a scanner or fax machine would send it."""
+    with tempfile.TemporaryDirectory() as workdir:
+        source = Path(workdir) / "in.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", str(source),
+                        str(Path(workdir) / "page")], check=True)
+        with Image.open(Path(workdir) / "page.png") as image:
+            image.load()
+            return image.copy()
+
+
+def image_pdf(*pages: str) -> bytes:
+    """A PDF whose pages are pictures only (no text layer)."""
+    frames = [rasterized(text_pdf(text)) for text in pages]
+    out = io.BytesIO()
+    frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:], dpi=(150, 150))
+    return to_pdf(out.getvalue(), "image/tiff")
+
+
+def merged(*pdfs: bytes) -> bytes:
+    writer = PdfWriter()
+    for pdf in pdfs:
+        for page in PdfReader(io.BytesIO(pdf)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_only_pages_without_a_usable_text_layer_are_ocred() -> None:
+    digital = text_pdf("Detailed written order for a CPAP device with heated humidifier, ordered by the treating "
+                       "physician after the face to face evaluation of the patient.")
+    scanned = image_pdf(SENTENCE)
+    pages = read_pages(merged(digital, scanned, digital), document="t" * 64, ocr_processes=2)
+    assert [page.source for page in pages] == ["text-layer", "ocr", "text-layer"]
+    assert [page.number for page in pages] == [1, 2, 3]
+    assert pages[0].ocr_confidence is None
+    assert "humidifier" in pages[0].text
+
+
+def test_ocr_reads_a_rendered_page() -> None:
+    (page,) = read_pages(image_pdf(SENTENCE), document="t" * 64)
+    assert page.source == "ocr"
+    assert " ".join(page.text.split()) == SENTENCE
+    assert page.ocr_confidence is not None and page.ocr_confidence > 80
+
+
+@pytest.mark.parametrize(("text", "usable"), [
+    ("Patient seen today for follow up of obstructive sleep apnea; uses CPAP nightly with good benefit.", True),
+    ("Signed electronically by Maria Lopez MD on behalf of the ordering practice today", True),
+    ("FROM: 555-201-3300  03/14/2025 10:22  P.002/005", False),
+    ("", False),
+    ("ÿþ#$%&'()*+,-./0123 \x01\x02 Ã©Ã¨ ~~~ |||| qzxw bcdfg hjklm npqrst vwxz", False),
+])
+def test_usable_text_layer_rule(text: str, usable: bool) -> None:
+    assert usable_text_layer(text) is usable
+
+
+def encrypted(pdf: bytes, user_password: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def empty_pdf() -> bytes:
+    out = io.BytesIO()
+    PdfWriter().write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda: b"", "empty file"),
+    (lambda: b"Hello, this is a plain text file and not a PDF at all", "not a PDF"),
+    (lambda: b"%PDF-1.7\n" + bytes(range(256)) * 8, "corrupt PDF"),
+    (lambda: text_pdf("x")[:300], "corrupt PDF"),
+    (lambda: encrypted(text_pdf("secret order"), "letmein"), "encrypted: needs a password"),
+    (empty_pdf, "empty PDF: no pages"),
+    (lambda: text_pdf(*["page"] * 4), "too many pages: 4 (limit 3)"),
+    (lambda: text_pdf(" "), "blank: no text on any page"),
+])
+def test_unreadable_files_are_refused_with_their_reason(make, reason: str) -> None:
+    with pytest.raises(UnreadableDocument) as refused:
+        read_pages(make(), document="t" * 64, max_pages=3)
+    assert refused.value.reason.startswith(reason)
+
+
+def test_encrypted_pdf_that_opens_with_an_empty_password_is_read() -> None:
+    words = "Standard written order for oxygen concentrator two liters per minute continuous use at home"
+    (page,) = read_pages(encrypted(text_pdf(words), ""), document="t" * 64)
+    assert page.source == "text-layer" and "concentrator" in page.text
+
+
+def test_multipage_tiff_becomes_one_pdf_page_per_frame() -> None:
+    frames = [Image.new("1", (1728, 2200), 1) for _ in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:], compression="group4", dpi=(204, 196))
+    pdf = to_pdf(out.getvalue(), "image/tiff")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 3
+    assert round(float(reader.pages[0].mediabox.width)) == round(1728 / 204 * 72)
+
+
+@pytest.mark.parametrize(("image_format", "mode"), [("PNG", "RGB"), ("JPEG", "RGB"), ("PNG", "RGBA")])
+def test_png_and_jpeg_become_pdf(image_format: str, mode: str) -> None:
+    out = io.BytesIO()
+    Image.new(mode, (300, 400), (255, 255, 255, 0) if mode == "RGBA" else "white").save(out, format=image_format)
+    pdf = to_pdf(out.getvalue(), f"image/{image_format.lower()}")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    page = rasterized(pdf, dpi=20)
+    assert page.convert("L").getextrema()[0] > 200  # transparent stays paper-white, not black
+
+
+def test_to_pdf_refuses_what_it_cannot_convert() -> None:
+    with pytest.raises(UnreadableDocument, match="unsupported file type"):
+        to_pdf(b"PK\x03\x04", "application/zip")
+    with pytest.raises(UnreadableDocument, match="corrupt or unreadable image"):
+        to_pdf(b"not an image at all", "image/tiff")
+
+
+def fragment(part: int, total: int, marker: str) -> bytes:
+    body = (f"Sleep study report continued. This part of the faxed document describes the findings of the "
+            f"overnight recording, section {part}.")
+    return text_pdf(marker.format(part=part, total=total) + "\n" + body)
+
+
+@pytest.mark.parametrize("marker", ["Page {part} of {total}", "Part {part}/{total}", "FAX P.{part:03d}/{total:03d}"])
+def test_fragments_are_assembled_in_marker_order(marker: str) -> None:
+    fragments = [fragment(part, 3, marker) for part in (3, 1, 2)]
+    texts = page_texts(assemble(fragments))
+    assert [text.split("section ")[1][0] for text in texts] == ["1", "2", "3"]
+
+
+def test_fragments_without_markers_keep_the_given_order() -> None:
+    fragments = [text_pdf(f"Progress note continued, paragraph {name}, the plan is discussed with the patient "
+                          f"and family today.") for name in ("C", "A", "B")]
+    assert [text.split("paragraph ")[1][0] for text in page_texts(assemble(fragments))] == ["C", "A", "B"]
+
+
+def test_scanned_fragments_are_ordered_by_their_ocred_markers() -> None:
+    fragments = [image_pdf(f"Page {part} of 2\n\n{SENTENCE} ({part})") for part in (2, 1)]
+    pages = read_pages(assemble(fragments), document="t" * 64)
+    assert [page.text.splitlines()[0] for page in pages] == ["Page 1 of 2", "Page 2 of 2"]
+

@@ -1,0 +1,342 @@
+"""Classification and field extraction of DME paperwork (osler.dme.understand), on documents written here in
+layouts and wordings of their own — not the corpus generator's — and the optional LLM extractor against a
+real HTTP server speaking the OpenAI chat-completions protocol."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from osler.dme.model import Document, DocumentKind, Page
+from osler.dme.understand import classify, extract, normalize_text
+from osler.dme.understand.llm import LlmSettings, extract_checked
+from osler.dme.understand.validators import valid_mbi, valid_npi
+
+SHA = "ab" * 32
+
+
+def document(*pages: str, kind: DocumentKind | None = None) -> Document:
+    return Document(SHA, "test", "test.pdf", "application/pdf",
+                    [Page(number, text, "text-layer") for number, text in enumerate(pages, 1)], kind=kind)
+
+
+def assert_quotes_page(doc: Document, fields: dict[str, Any]) -> None:
+    """Every field's provenance quotes its page exactly."""
+    for name, found in fields.items():
+        if found.provenance is None:
+            continue
+        page = doc.pages[found.provenance.page - 1]
+        assert page.text[found.provenance.start:found.provenance.end] == found.provenance.text, name
+        assert found.provenance.document == SHA
+
+
+# ------------------------------------------------------------------------------------------------ validators
+
+@pytest.mark.parametrize("mbi", ["1EG4-TE5-MK73", "1EG4TE5MK73", "9AA0AA0AA00", "5C78T41RJ05"])
+def test_valid_mbis(mbi: str) -> None:
+    assert valid_mbi(mbi)
+
+
+@pytest.mark.parametrize("mbi", ["1EG4TE5MK7", "0EG4TE5MK73", "1SG4TE5MK73", "1EG4TE5MKL3", "1EG4-TE5-MO73", ""])
+def test_invalid_mbis(mbi: str) -> None:
+    assert not valid_mbi(mbi)
+
+
+@pytest.mark.parametrize(("npi", "valid"), [("1234567893", True), ("1245319599", True), ("1234567890", False),
+                                            ("123456789", False), ("12345678931", False), ("abcdefghij", False)])
+def test_npi_check_digit(npi: str, valid: bool) -> None:
+    assert valid_npi(npi) is valid
+
+
+def test_normalize_text_is_canonical() -> None:
+    written = "  Patient\u00a0Name:\tJOHN  \u201cJack\u201d   Smith\u2014MD\n"
+    assert normalize_text(written) == 'patient name: john "jack" smith-md'
+
+
+# ------------------------------------------------------------------------------------------------ classification
+
+CLASSIFICATION_CASES = [
+    (DocumentKind.DME_ORDER, "LAKESIDE FAMILY MEDICINE\nRX / ORDER FOR HOME EQUIPMENT\nBeneficiary: Olsen, Tove\n"
+     "Equipment: E0601 auto-PAP w/ heated humidifier (E0562), full face interface\nLength of need: 99 months\n"
+     "Prescriber: Ruth Adeyemi MD  NPI 1245319599"),
+    (DocumentKind.DME_ORDER, "Certificate of Medical Necessity CMS-484 (Oxygen)\nSupplier: Acme Home Medical\n"
+     "HCPCS E1390 concentrator, 2 lpm, continuous\nPhysician attestation and signature"),
+    (DocumentKind.FACESHEET, "Admission Face Sheet\nGuarantor: self\nMarital status: widowed\nEmployer: retired\n"
+     "Primary insurance: Medicare\nEmergency contact: daughter"),
+    (DocumentKind.FACESHEET, "PATIENT REGISTRATION SUMMARY\nRace: declined  Ethnicity: declined\n"
+     "Preferred language: English\nSecondary insurance: AARP Medigap\nHome phone 555-0101"),
+    (DocumentKind.OFFICE_NOTE, "Pulmonary Consultation\nChief complaint: tired all day, loud snoring\n"
+     "Review of systems: negative except as noted\nPhysical exam: Mallampati IV, neck 18 in\n"
+     "Assessment & Plan: suspect OSA; home study"),
+    (DocumentKind.OFFICE_NOTE, "SUBJECTIVE: returns for follow-up visit.\nOBJECTIVE: BP 150/90\n"
+     "IMPRESSION: OSA likely\nPLAN: PSG"),
+    (DocumentKind.SLEEP_STUDY, "Diagnostic Polysomnogram — Interpretation\nSleep efficiency 81%. REM latency 95 min."
+     "\nApnea-hypopnea index 31.2/h; arousal index 40."),
+    (DocumentKind.SLEEP_STUDY, "WatchPAT Home Study Results\npAHI 17 ; pRDI 22 ; ODI 15\nValid sleep time 5 h 40 min"),
+    (DocumentKind.OXYGEN_TEST, "Ambulatory Oximetry (Walk Test)\nRoom air at rest: SpO2 94 %\n"
+     "Room air walking: SpO2 85 % after 2 minutes\nOn 3 LPM walking: 93 %"),
+    (DocumentKind.OXYGEN_TEST, "ABG — arterial sample drawn on room air\npH 7.41  PaCO2 44  PaO2 53 mmHg  HCO3 27"),
+    (DocumentKind.ENCOUNTER_SUMMARY, "Hospital Discharge Summary\nAdmission date 1/2/2025  Discharge date 1/6/2025\n"
+     "Hospital course: COPD exacerbation, hypoxemic on room air.\nDischarge medications: see list"),
+    (DocumentKind.ENCOUNTER_SUMMARY, "Transition of Care Record\nEncounter type: inpatient\nLength of stay 4 days\n"
+     "Discharge disposition: home with oxygen"),
+    (DocumentKind.NON_DME, "Comprehensive Metabolic Panel\nSpecimen collected 07:40  Glucose 101 mg/dL "
+     "(reference range 70-99)\nCreatinine 1.0"),
+    (DocumentKind.NON_DME, "Immunization Record\nInfluenza vaccine, lot # 44K2, left deltoid\nTdap 2019"),
+    (DocumentKind.NON_DME, "Patient Statement\nPrevious balance $40.00  Payments -$40.00\nAmount due: $0.00"),
+    (DocumentKind.NON_DME, "Referral to Physical Therapy\nEvaluate and treat low back pain, 2x weekly for 6 weeks."),
+]
+
+
+@pytest.mark.parametrize(("kind", "text"), CLASSIFICATION_CASES)
+def test_classifies_each_kind(kind: DocumentKind, text: str) -> None:
+    found, confidence = classify(document(text))
+    assert found is kind
+    assert 0 < confidence <= 1
+
+
+# ------------------------------------------------------------------------------------------------ extraction
+
+ORDER_PAGE_1 = """Bayside Pulmonary & Sleep Group    Group NPI: 1003000126
+1 Harbor Way, Suite 4 - Tel 555-201-3300
+PRESCRIPTION - POSITIVE AIRWAY PRESSURE
+
+Pt. Name: O'NEILL, MARGARET R.      Birthdate: 7/4/1948     Gender: Female
+Chart #: A-7781202        Medicare #: 5C78-T41-RJ05
+Primary Payer: Medicare Part B   Subscriber ID: 5C78T41RJ05
+Date of Order: Jan 14, 2025
+
+Dx: G47.33 (obstructive sleep apnea), I10
+"""
+ORDER_PAGE_2 = """Items
+E0601  CPAP, fixed pressure  Qty: 1   CPAP @ 11 cm H2O
+A7034  Nasal pillows interface   Qty 2
+Humidifier: heated, yes
+Prescribing physician: Kenji Watanabe, DO
+Individual NPI 1245319599
+/s/ Kenji Watanabe DO 01/14/2025
+"""
+
+
+def test_extracts_every_order_field_with_provenance() -> None:
+    doc = document(ORDER_PAGE_1, ORDER_PAGE_2, kind=DocumentKind.DME_ORDER)
+    fields = extract(doc)
+    values = {name: found.value for name, found in fields.items()}
+    assert values["patient_name"] == {"family": "O'Neill", "given": "Margaret"}
+    assert values["birth_date"] == "1948-07-04"
+    assert values["sex"] == "female"
+    assert values["mrn"] == "A-7781202"
+    assert values["mbi"] == "5C78T41RJ05"
+    assert values["payer"] == "Medicare Part B"
+    assert values["member_id"] == "5C78T41RJ05"
+    assert values["order_date"] == "2025-01-14"
+    assert values["diagnoses"] == ["G47.33", "I10"]
+    assert values["items"] == [
+        {"hcpcs": "E0601", "quantity": 1, "settings": {"pressure": 11, "mask": "nasal-pillows", "humidifier": True}},
+        {"hcpcs": "A7034", "quantity": 2, "settings": {}}]
+    assert values["prescriber_name"] == {"family": "Watanabe", "given": "Kenji"}
+    assert values["prescriber_npi"] == "1245319599"  # not the group's NPI printed first
+    assert values["signature_present"] is True
+    assert_quotes_page(doc, fields)
+    assert fields["prescriber_npi"].provenance.page == 2
+    assert fields["birth_date"].provenance.text == "7/4/1948"
+    assert fields["order_date"].provenance.text == "Jan 14, 2025"
+    assert all(0 < found.confidence <= 1 for found in fields.values())
+
+
+def test_birth_date_and_order_date_are_told_apart_whatever_comes_first() -> None:
+    doc = document("Written order — date 03-02-2025\nPatient DOB 11.30.1950\nCPAP E0601 auto 6-14 cmH2O\n"
+                   "Ordering provider: Ana Ruiz MD\nSignature: ____________  Date: ______",
+                   kind=DocumentKind.DME_ORDER)
+    fields = extract(doc)
+    assert fields["birth_date"].value == "1950-11-30"
+    assert fields["order_date"].value == "2025-03-02"
+    assert fields["items"].value[0]["settings"] == {"pressure_min": 6, "pressure_max": 14}
+    assert fields["signature_present"].value is False  # an empty signature line is not a signature
+    assert_quotes_page(doc, fields)
+
+
+def test_practice_npi_alone_is_not_the_prescribers() -> None:
+    doc = document("Sleep Centers of Ohio LLC\nOrganization NPI: 1245319599\nOffice Visit\nSeen by our team.",
+                   kind=DocumentKind.OFFICE_NOTE)
+    assert "prescriber_npi" not in extract(doc)
+
+
+def test_invalid_labelled_npi_is_reported_with_low_confidence() -> None:
+    doc = document("DME order\nOrdering physician: Li Wei MD\nNPI: 1234567890\nE0601", kind=DocumentKind.DME_ORDER)
+    found = extract(doc)["prescriber_npi"]
+    assert found.value == "1234567890" and found.confidence <= 0.5 and not valid_npi(found.value)
+
+
+def test_ocr_confusions_in_identifiers_are_repaired_where_the_format_pins_digits() -> None:
+    doc = document("Standard Written Order\nMBI: 1EG4-TE5-MK7S\nHCPCS: EO6Ol qty 1 BiPAP? no - CPAP 9 cwp\n"
+                   "NPl: l234567893 (ordering physician)\nDOB: O3/14/1949", kind=DocumentKind.DME_ORDER)
+    fields = extract(doc)
+    assert fields["mbi"].value == "1EG4TE5MK75"
+    assert fields["items"].value[0]["hcpcs"] == "E0601"
+    assert fields["items"].value[0]["settings"]["pressure"] == 9
+    assert fields["birth_date"].value == "1949-03-14"
+    assert_quotes_page(doc, fields)
+
+
+@pytest.mark.parametrize(("text", "codes"), [
+    ("Assessment: OSA (G47.33); essential hypertension (110)", ["G47.33", "I10"]),  # OCR read I as 1
+    ("Diagnoses: 647.33, J44.9", ["G47.33", "J44.9"]),
+    ("Vitals: BP 110/70, HR 64. Plan: E0601", None),  # a blood pressure and a HCPCS code are not diagnoses
+])
+def test_diagnosis_codes_survive_ocr_but_not_lookalikes(text: str, codes: list[str] | None) -> None:
+    found = extract(document(text, kind=DocumentKind.OFFICE_NOTE)).get("diagnoses")
+    assert (found.value if found else None) == codes
+
+
+def test_bilevel_and_oxygen_settings() -> None:
+    bilevel = extract(document("DWO\nE0470 bilevel PAP\nIPAP 16 / EPAP 10 cmH2O, oronasal mask, no humidifier",
+                               kind=DocumentKind.DME_ORDER))["items"].value[0]
+    assert bilevel["settings"] == {"ipap": 16, "epap": 10, "mask": "full-face", "humidifier": False}
+    oxygen = extract(document("Home oxygen order\nE1390 stationary concentrator\nFlow: 2.5 liters per minute\n"
+                              "Use: [ ] continuous  [X] nocturnal  [ ] with exertion", kind=DocumentKind.DME_ORDER))
+    assert oxygen["items"].value[0]["settings"] == {"oxygen_lpm": 2.5, "oxygen_use": "nocturnal"}
+
+
+def test_sleep_study_indices_and_type() -> None:
+    hst = document("Home Sleep Apnea Test (HSAT) report\nDate of study: 2024-12-02\n"
+                   "Overall, the apnea hypopnea index was 23.4 events/hour. REM AHI 41.0.\n"
+                   "Total recording time 6 h 30 min", kind=DocumentKind.SLEEP_STUDY)
+    study = extract(hst)["sleep_study"]
+    assert study.value == {"date": "2024-12-02", "type": "HST", "ahi": 23.4, "rdi": None, "total_events": None,
+                           "recording_hours": 6.5}
+    assert study.provenance.text == "23.4"
+    psg = extract(document("Attended polysomnography, night of 02/10/2025\nTotal events: 96\n"
+                           "Total sleep time: 384 minutes", kind=DocumentKind.SLEEP_STUDY))["sleep_study"]
+    # no index stated: computed from the events and the hours the report gives separately
+    assert psg.value["type"] == "PSG" and psg.value["ahi"] == 15.0 and psg.value["total_events"] == 96
+
+
+def test_face_to_face_symptoms_respect_negation() -> None:
+    note = document("Office Visit 09/09/2024\nHPI: wife reports loud snoring and witnessed apneas; he dozes off "
+                    "while driving. Denies morning headaches or insomnia.\nPMH: HTN, s/p CVA; no CAD.\n"
+                    "Family history: mother with depression.", kind=DocumentKind.OFFICE_NOTE)
+    visit = extract(note)["face_to_face"].value
+    assert visit["date"] == "2024-09-09"
+    assert set(visit["symptoms"]) == {"snoring", "witnessed apneas", "excessive daytime sleepiness"}
+    assert set(visit["comorbidities"]) == {"hypertension", "stroke"}
+
+
+def test_oxygen_test_takes_the_qualifying_room_air_reading() -> None:
+    walk = document("Six-minute walk test  Performed 2025-03-03\nRest, room air: SpO2 95%\n"
+                    "Exertion, room air: SpO2 86%\nExertion on 2 L/min: SpO2 93%", kind=DocumentKind.OXYGEN_TEST)
+    test = extract(walk)["oxygen_test"]
+    assert test.value == {"date": "2025-03-03", "spo2": 86, "pao2": None, "condition": "exercise"}
+    assert test.provenance.text == "86"
+    abg = extract(document("Arterial blood gas, collected 4/1/2025 on room air at rest\npH 7.38 PaCO2 47 PaO2 54",
+                           kind=DocumentKind.OXYGEN_TEST))["oxygen_test"].value
+    assert abg["pao2"] == 54 and abg["spo2"] is None and abg["condition"] == "rest"
+
+
+def test_non_dme_documents_carry_no_order_fields() -> None:
+    fields = extract(document("Lipid panel. Patient: Jane Roe  DOB 1/2/1950\nLDL 130 mg/dL  E0601"))
+    assert "items" not in fields and fields["patient_name"].value == {"family": "Roe", "given": "Jane"}
+
+
+# ------------------------------------------------------------------------------------------------ LLM extractor
+
+class FakeChatServer:
+    """A real HTTP server speaking chat-completions: each request gets the next canned (status, body, delay)."""
+
+    def __init__(self) -> None:
+        self.replies: list[tuple[int, str, float]] = []
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                                        "body": json.loads(body)})
+                status, payload, delay = server.replies.pop(0)
+                time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(payload.encode())
+                except BrokenPipeError:  # the client gave up waiting: that is the point of a slow reply
+                    pass
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def answer(self, content: str, status: int = 200, delay: float = 0.0) -> None:
+        body = {"id": "x", "object": "chat.completion", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
+        self.replies.append((status, json.dumps(body), delay))
+
+
+@pytest.fixture
+def chat_server() -> Iterator[FakeChatServer]:
+    server = FakeChatServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+LLM_DOC_TEXT = "Standard Written Order\nPatient: Tom Baker  DOB: 02/03/1944\nPayer: Humana Gold\nE0601 CPAP 10 cmH2O"
+
+
+def test_llm_agreement_raises_confidence_and_fills_gaps(chat_server: FakeChatServer) -> None:
+    doc = document(LLM_DOC_TEXT, kind=DocumentKind.DME_ORDER)
+    baseline = extract(doc)
+    chat_server.answer(json.dumps({"patient_name": {"family": "BAKER", "given": "Tom"}, "birth_date": "1944-02-03",
+                                   "mrn": "Z-99", "sex": None}))
+    checked = extract_checked(doc, LlmSettings(chat_server.url, "tiny", "secret", timeout_s=5))
+    request = chat_server.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer secret"
+    assert request["body"]["response_format"]["json_schema"]["schema"]["title"] == "LlmFields"
+    assert checked.fields["patient_name"].confidence > baseline["patient_name"].confidence
+    assert checked.fields["patient_name"].extractor == "deterministic"
+    assert checked.fields["mrn"].value == "Z-99" and checked.fields["mrn"].extractor == "llm"
+    assert checked.fields["mrn"].provenance is None  # the page never says Z-99
+    assert checked.notes == []
+
+
+def test_llm_disagreement_keeps_the_deterministic_value(chat_server: FakeChatServer) -> None:
+    doc = document(LLM_DOC_TEXT, kind=DocumentKind.DME_ORDER)
+    baseline = extract(doc)
+    chat_server.answer("```json\n" + json.dumps({"birth_date": "1944-03-02", "payer": "Humana Gold"}) + "\n```")
+    checked = extract_checked(doc, LlmSettings(chat_server.url, "tiny", timeout_s=5))
+    assert checked.fields["birth_date"].value == "1944-02-03"
+    assert checked.fields["birth_date"].confidence < baseline["birth_date"].confidence
+    assert checked.notes == ["birth_date: the LLM extractor read a different value; the deterministic one is kept"]
+
+
+@pytest.mark.parametrize(("content", "status", "delay"), [
+    ("not json at all", 200, 0.0),
+    (json.dumps({"sex": "unknown"}), 200, 0.0),  # outside the schema
+    ("{}", 500, 0.0),
+    ("{}", 200, 1.5),  # slower than the client's timeout
+])
+def test_llm_failures_fall_back_to_deterministic(chat_server: FakeChatServer, content: str, status: int,
+                                                 delay: float) -> None:
+    doc = document(LLM_DOC_TEXT, kind=DocumentKind.DME_ORDER)
+    chat_server.answer(content, status, delay)
+    checked = extract_checked(doc, LlmSettings(chat_server.url, "tiny", timeout_s=0.5))
+    assert {name: f.value for name, f in checked.fields.items()} == {name: f.value for name, f in extract(doc).items()}
+    assert len(checked.notes) == 1 and "unavailable" in checked.notes[0]
+
+
+def test_llm_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OSLER_DME_LLM_URL", raising=False)
+    doc = document(LLM_DOC_TEXT, kind=DocumentKind.DME_ORDER)
+    assert LlmSettings.from_env() is None
+    assert extract_checked(doc).notes == []
