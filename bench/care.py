@@ -211,15 +211,16 @@ def write_baseline(base_url: str, setup: dict[str, Any], count: int, clients: in
 
 
 def audit_results(client: httpx.Client, filed: int) -> dict[str, Any]:
-    def total(path: str) -> int:
-        return _ok(client.get(path, params={"_summary": "count"})).json()["total"]
+    def total(res_type: str, **params: str) -> int:
+        # params, not a query string in the path: httpx replaces the path's query when params are given
+        return _ok(client.get(f"/fhir/{res_type}", params={**params, "_summary": "count"})).json()["total"]
 
     return {"filed": filed,
-            "reports_final": total(f"/fhir/DiagnosticReport?code={LIPID_PANEL}&status=final"),
-            "lab_observations": total("/fhir/Observation?category=laboratory"),
-            "review_tasks": total("/fhir/Task?code=urn:osler:inbasket:category|result"),
-            "release_messages": total("/fhir/Communication?category=urn:osler:inbasket:category|result-released"),
-            "orders_still_active": total("/fhir/ServiceRequest?status=active")}
+            "reports_final": total("DiagnosticReport", code=LIPID_PANEL, status="final"),
+            "lab_observations": total("Observation", category="laboratory"),
+            "review_tasks": total("Task", code="urn:osler:inbasket:category|result"),
+            "release_messages": total("Communication", category="urn:osler:inbasket:category|result-released"),
+            "orders_still_active": total("ServiceRequest", status="active")}
 
 
 # --------------------------------------------------------------------------------------------- table
