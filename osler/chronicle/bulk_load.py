@@ -12,6 +12,7 @@ waits for the database's write lock.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import tarfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -184,7 +185,10 @@ def load_files_parallel(chronicle: Chronicle, database_url: str, files: list[Pat
                         jobs: int, on_unit: Callable[[LoadUnit], None] | None = None) -> None:
     """Load ``files`` with ``jobs`` worker processes; the same outcome as ``load_file`` on each."""
     seen: set[str] = set()
-    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(database_url,)) as pool:
+    # Spawned, not forked: a fork copies the parent's threads' locks (SQLite's own mutexes included, held
+    # by a checkpoint or audit flush at that instant) into a child that can then never take them.
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                             initargs=(database_url,)) as pool:
         pending: dict[Future[tuple[int, str | None]], LoadUnit] = {}
 
         def settle(done: set[Future[tuple[int, str | None]]]) -> None:

@@ -115,21 +115,42 @@ class _Checkpointer:
                         self.paths.discard(path)
 
 
+# Held while a checkpoint runs and across os.fork(): a child forked mid-checkpoint would inherit SQLite's
+# internal mutexes locked by a thread it does not have, and hang on its first connection.
+_CHECKPOINTING = threading.Lock()
+
+
 def checkpoint(path: str) -> bool:
     """Copy what the WAL holds back into the database, without waiting; False once the file is gone."""
     if not os.path.exists(path):
         return False
     if not os.path.exists(path + "-wal") or os.path.getsize(path + "-wal") == 0:
         return True
-    try:
-        connection = sqlite3.connect(path, timeout=0)
+    with _CHECKPOINTING:
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            connection.close()
-    except sqlite3.Error as error:  # busy or locked: another process is checkpointing; try next round
-        log.debug("checkpoint of %s skipped: %s", path, error)
+            connection = sqlite3.connect(path, timeout=0)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+        except sqlite3.Error as error:  # busy or locked: another process is checkpointing; try next round
+            log.debug("checkpoint of %s skipped: %s", path, error)
     return True
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: no gates or checkpoint thread inherited from the parent (their locks may be
+    held by the parent's threads, which the child does not have)."""
+    global _REGISTRY_LOCK
+    _CHECKPOINTING.release()
+    _REGISTRY_LOCK = threading.Lock()
+    _GATES.clear()
+    _CHECKPOINTER.paths.clear()
+    _CHECKPOINTER.thread = None
+
+
+os.register_at_fork(before=_CHECKPOINTING.acquire, after_in_parent=_CHECKPOINTING.release,
+                    after_in_child=_forget_after_fork)
 
 
 _CHECKPOINTER = _Checkpointer()
