@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from osler.chronicle.store import Chronicle
 from osler.config import load_settings
 from osler.interfaces.fhir_api import create_app
+from tests.outcomes import assert_outcome
 from tests.test_scheduling_helpers import setup_request
 
 API = "/api/scheduling"
@@ -64,13 +65,6 @@ def env(tmp_path: Path, db_url: str) -> Iterator[Env]:
         yield Env(client, chronicle)
     chronicle.close()
 
-
-def assert_outcome(response, status: int, text: str) -> None:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/fhir+json")
-    body = response.json()
-    assert body["resourceType"] == "OperationOutcome", body
-    assert text in body["issue"][0]["diagnostics"], body
 
 
 def test_the_whole_flow_over_http(env: Env) -> None:

@@ -19,6 +19,7 @@ from osler.apps import terminology
 from osler.chronicle.store import Chronicle
 from osler.config import load_settings
 from osler.interfaces.fhir_api import create_app
+from tests.outcomes import assert_outcome
 
 SUMATRIPTAN = "313420"
 
@@ -84,11 +85,6 @@ def client(sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
     chronicle.close()
 
-
-def assert_outcome(response: Any, status: int, text: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["resourceType"] == "OperationOutcome" and text in body["issue"][0]["diagnostics"], body
 
 
 def test_the_api_looks_up_and_searches(client: TestClient) -> None:

@@ -38,9 +38,7 @@ def compose_message(clinic: Clinic, *, category: str, recipient: str, subject: s
     """A Communication to ``recipient`` (``Practitioner/…``, ``Patient/…``, ``Organization/…``, a pool
     ``Group/…``, or ``care-team`` for a patient's message), unread, about the given resources
     (``Type/id``), delivered where the routing rules say; not stored."""
-    if priority not in PRIORITIES:
-        raise ValueError(f"unknown priority {priority!r}")
-    routed = route(clinic, category, recipient, patient=patient, sender=sender)
+    routed = _routed(clinic, category, recipient, priority, patient=patient, sender=sender)
     message: dict[str, Any] = {
         "resourceType": "Communication", "meta": {"tag": [state_tag("unread")]}, "status": "completed",
         "category": [category_concept(category)], "priority": priority, "sent": instant(clinic.now()),
@@ -61,9 +59,7 @@ def compose_task(clinic: Clinic, *, category: str, owner: str, description: str,
                  based_on: list[str] | None = None) -> dict[str, Any]:
     """A Task asking ``owner`` (or whoever the routing rules send it to) to act — review a result,
     answer a refill request…; unread; not stored."""
-    if priority not in PRIORITIES:
-        raise ValueError(f"unknown priority {priority!r}")
-    routed = route(clinic, category, owner, patient=patient, sender=requester)
+    routed = _routed(clinic, category, owner, priority, patient=patient, sender=requester)
     task: dict[str, Any] = {
         "resourceType": "Task", "meta": {"tag": [state_tag("unread")]}, "status": "requested",
         "intent": "order", "priority": priority, "code": category_concept(category), "description": description,
@@ -78,6 +74,13 @@ def compose_task(clinic: Clinic, *, category: str, owner: str, description: str,
     if based_on:
         task["basedOn"] = [reference(target) for target in based_on]
     return task
+
+
+def _routed(clinic: Clinic, category: str, addressee: str, priority: str, *, patient: str | None,
+            sender: str | None) -> Routed:
+    if priority not in PRIORITIES:
+        raise ValueError(f"unknown priority {priority!r}")
+    return route(clinic, category, addressee, patient=patient, sender=sender)
 
 
 def _mark_delegation(item: dict[str, Any], routed: Routed) -> None:

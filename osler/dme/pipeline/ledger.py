@@ -9,6 +9,7 @@ worker threads write concurrently). Times are UTC epoch seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -253,13 +254,10 @@ class Ledger:
                                 .where(deliveries.c.digest == digest)).first() is not None
 
     def record_delivery(self, order_key: str, destination: str, digest: str) -> None:
-        with self.engine.begin() as conn:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(deliveries).values(order_key=order_key, destination=destination,
-                                                           digest=digest, at=time.time()))
-            except IntegrityError:
-                pass  # recorded by an earlier attempt
+        # An earlier attempt may have recorded it already (a retry after a crash): the row is what counts.
+        with self.engine.begin() as conn, contextlib.suppress(IntegrityError), conn.begin_nested():
+            conn.execute(insert(deliveries).values(order_key=order_key, destination=destination, digest=digest,
+                                                   at=time.time()))
 
     def deliveries(self, order_key: str | None = None) -> list[dict[str, Any]]:
         query = select(deliveries).order_by(deliveries.c.at)

@@ -89,7 +89,7 @@ async def end_delegation(request: Request, practitioner_type: Literal["Practitio
                          practitioner_id: FhirId, acting_patient: ActingPatient = None) -> Response:
     staff_only(acting_patient)
     await run_chronicle(request, inbasket.end_delegation, clinic_of(request), f"{practitioner_type}/{practitioner_id}",
-                            actor=actor_of(request))
+                        actor=actor_of(request))
     return Response(status_code=204)
 
 
@@ -109,7 +109,7 @@ async def reply(request: Request, message_id: FhirId, body: inbasket.ReplyReques
                 acting_patient: ActingPatient = None) -> FhirResponse:
     as_patient(acting_patient, body.sender)
     stored = await run_chronicle(request, inbasket.reply, clinic_of(request), message_id, body.sender, body.text,
-                                     actor=actor_of(request))
+                                 actor=actor_of(request))
     return fhir(request, stored, 201)
 
 
@@ -121,7 +121,7 @@ async def mark_read(request: Request, item_type: ItemType, item_id: FhirId, body
                     acting_patient: ActingPatient = None) -> FhirResponse:
     by = as_patient(acting_patient, body.by if body else None)
     stored = await run_chronicle(request, inbasket.mark_read, clinic_of(request), item_type, item_id, by=by,
-                                     actor=actor_of(request))
+                                 actor=actor_of(request))
     return fhir(request, stored)
 
 
@@ -131,7 +131,7 @@ async def mark_done(request: Request, item_type: ItemType, item_id: FhirId, body
     """Done for every recipient: a pool's item done by one member is done for the pool; a Task is completed."""
     by = as_patient(acting_patient, body.by if body else None)
     stored = await run_chronicle(request, inbasket.mark_done, clinic_of(request), item_type, item_id, by=by,
-                                     actor=actor_of(request))
+                                 actor=actor_of(request))
     return fhir(request, stored)
 
 
@@ -149,5 +149,5 @@ async def inbox(request: Request, owner_type: OwnerType, owner_id: FhirId,
     if acting_patient is not None and owner != f"Patient/{acting_patient}":
         raise inbasket.Forbidden("a patient can only read her own inbox")
     found = await run_chronicle(request, inbasket.inbox, clinic_of(request), owner, state, category, limit=limit,
-                             actor=actor_of(request))
+                                actor=actor_of(request))
     return JsonResponse(found.as_json())

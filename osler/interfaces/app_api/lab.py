@@ -35,7 +35,7 @@ async def collect(request: Request, service_request_id: FhirId, collection: lab.
     """Answers the Specimen (201) with its accession number in ``accessionIdentifier``."""
     staff_only(acting_patient)
     stored = await run_chronicle(request, lab.collect_specimen, clinic_of(request), service_request_id, collection,
-                                     actor=actor_of(request))
+                                 actor=actor_of(request))
     return fhir(request, stored, 201)
 
 
@@ -44,7 +44,7 @@ async def receive(request: Request, accession: AccessionPath, receipt: lab.Recei
                   acting_patient: ActingPatient = None) -> FhirResponse:
     staff_only(acting_patient)
     stored = await run_chronicle(request, lab.receive_specimen, clinic_of(request), accession, receipt,
-                                     actor=actor_of(request))
+                                 actor=actor_of(request))
     return fhir(request, stored)
 
 
@@ -55,7 +55,7 @@ async def results(request: Request, accession: AccessionPath, filing: lab.Result
     clinician's review Task (critical → stat) and, unless the test is held, the patient's message."""
     staff_only(acting_patient)
     filed = await run_chronicle(request, lab.file_results, clinic_of(request), accession, filing.results,
-                                    performer=filing.performer, conclusion=filing.conclusion, actor=actor_of(request))
+                                performer=filing.performer, conclusion=filing.conclusion, actor=actor_of(request))
     return JsonResponse(filed.as_json(), status_code=201)
 
 
@@ -64,7 +64,7 @@ async def comment(request: Request, report_id: FhirId, body: lab.ResultComment,
                   acting_patient: ActingPatient = None) -> JsonResponse:
     staff_only(acting_patient)
     done = await run_chronicle(request, lab.add_result_comment, clinic_of(request), report_id, body.text,
-                                   author=body.author, actor=actor_of(request))
+                               author=body.author, actor=actor_of(request))
     return JsonResponse({"report": done.report.res_id, "version": done.report.version,
                          "message": done.message.res_id if done.message else None})
 
@@ -74,7 +74,7 @@ async def correct(request: Request, report_id: FhirId, body: lab.Correction,
                   acting_patient: ActingPatient = None) -> JsonResponse:
     staff_only(acting_patient)
     filed = await run_chronicle(request, lab.correct_results, clinic_of(request), report_id, body.results,
-                                    reason=body.reason, performer=body.performer, actor=actor_of(request))
+                                reason=body.reason, performer=body.performer, actor=actor_of(request))
     return JsonResponse(filed.as_json())
 
 

@@ -76,7 +76,7 @@ async def queue(request: Request, pharmacy_id: FhirId,
     """Every active prescription sent to the pharmacy that is not filled yet, and every fill under way,
     with its state: ``to-verify``, ``verified``, ``dispensed``, ``ready`` (and ``picked-up``)."""
     items = await run_chronicle(request, willow.queue, clinic_of(request), pharmacy_id,
-                             include_completed=include_completed, actor=actor_of(request))
+                                include_completed=include_completed, actor=actor_of(request))
     return JsonResponse({"pharmacy": pharmacy_id, "items": [item.as_json() for item in items]})
 
 
@@ -86,7 +86,7 @@ async def verify(request: Request, medication_request_id: FhirId, form: VerifyFo
     with a reason: the fill is verified and each finding recorded as a DetectedIssue (in ``issues``).
     Hard stops without an override: 409, one OperationOutcome issue per finding, nothing written."""
     result = await run_chronicle(request, willow.verify_prescription, clinic_of(request), medication_request_id,
-                                     form.pharmacist, form.override_reason, actor=actor_of(request))
+                                 form.pharmacist, form.override_reason, actor=actor_of(request))
     return JsonResponse({"medication_request": medication_request_id, "state": "verified",
                          "task": result.task.res_id, "overridden": result.overridden,
                          "issues": [issue.resource for issue in result.issues]})
@@ -97,7 +97,7 @@ async def dispense(request: Request, medication_request_id: FhirId, form: Dispen
     """The MedicationDispense (in-progress until pickup; lot and expiry on its contained Medication).
     422 when larger than one fill or than what remains of the prescription, nothing written."""
     stored = await run_chronicle(request, willow.dispense, clinic_of(request), medication_request_id, form.quantity,
-                                     form.days_supply, form.lot, form.expiry, form.pharmacist,
+                                 form.days_supply, form.lot, form.expiry, form.pharmacist,
                                      actor=actor_of(request))
     return fhir(request, stored, 201)
 
@@ -105,7 +105,7 @@ async def dispense(request: Request, medication_request_id: FhirId, form: Dispen
 @router.post("/prescriptions/{medication_request_id}/ready", summary="Ready for pickup (the patient is told)")
 async def ready(request: Request, medication_request_id: FhirId, form: PharmacistForm) -> JsonResponse:
     task, message = await run_chronicle(request, willow.mark_ready, clinic_of(request), medication_request_id,
-                                            form.pharmacist, actor=actor_of(request))
+                                        form.pharmacist, actor=actor_of(request))
     return JsonResponse({"medication_request": medication_request_id, "state": "ready", "task": task.res_id,
                          "message": message.res_id})
 
@@ -113,7 +113,7 @@ async def ready(request: Request, medication_request_id: FhirId, form: Pharmacis
 @router.post("/prescriptions/{medication_request_id}/picked-up", summary="The patient picked the fill up")
 async def picked_up(request: Request, medication_request_id: FhirId, form: PharmacistForm) -> FhirResponse:
     stored = await run_chronicle(request, willow.mark_picked_up, clinic_of(request), medication_request_id,
-                                     form.pharmacist, actor=actor_of(request))
+                                 form.pharmacist, actor=actor_of(request))
     return fhir(request, stored)
 
 
@@ -122,7 +122,7 @@ async def request_refill(request: Request, medication_request_id: FhirId, form: 
     """``routed_to`` ``pharmacy``: a new fill in the queue (refills remain); ``prescriber``: an in-basket
     Task to the prescriber (none remain or the prescription expired). 409 for a stopped prescription."""
     routing = await run_chronicle(request, willow.request_refill, clinic_of(request), medication_request_id,
-                                      form.requested_by, actor=actor_of(request))
+                                  form.requested_by, actor=actor_of(request))
     return JsonResponse({"routed_to": routing.routed_to, "task": routing.task.resource}, status_code=201)
 
 
@@ -130,7 +130,7 @@ async def request_refill(request: Request, medication_request_id: FhirId, form: 
 async def approve_refill(request: Request, task_id: FhirId, form: ApproveForm) -> FhirResponse:
     """The renewed MedicationRequest (``priorPrescription`` = the old one, which is completed)."""
     stored = await run_chronicle(request, willow.approve_refill, clinic_of(request), task_id, form.prescriber,
-                                     form.refills, actor=actor_of(request))
+                                 form.refills, actor=actor_of(request))
     return fhir(request, stored, 201)
 
 
@@ -138,5 +138,5 @@ async def approve_refill(request: Request, task_id: FhirId, form: ApproveForm) -
 async def deny_refill(request: Request, task_id: FhirId, form: DenyForm) -> FhirResponse:
     """The answered Task; the patient is told the reason in their in-basket."""
     stored = await run_chronicle(request, willow.deny_refill, clinic_of(request), task_id, form.prescriber,
-                                     form.reason, actor=actor_of(request))
+                                 form.reason, actor=actor_of(request))
     return fhir(request, stored)

@@ -76,7 +76,7 @@ async def set_up_department(request: Request, setup: cadence.DepartmentSetup,
 @router.get("/departments/{department_id}", summary="A department, its providers, rooms and equipment")
 async def describe_department(request: Request, department_id: FhirId) -> JsonResponse:
     view = await run_chronicle(request, cadence.describe_department, clinic_of(request), department_id,
-                            actor=actor_of(request))
+                               actor=actor_of(request))
     return JsonResponse(view.as_json())
 
 
@@ -116,7 +116,7 @@ async def define_visit_types(request: Request, visit_types: Annotated[list[caden
 async def list_visit_types(request: Request, acting_patient: ActingPatient = None) -> JsonResponse:
     """Every active visit type; for a patient (``X-Osler-Acting-Patient``), those open to self-scheduling."""
     found = await run_chronicle(request, cadence.list_visit_types, clinic_of(request),
-                             patient_bookable=acting_patient is not None, actor=actor_of(request))
+                                patient_bookable=acting_patient is not None, actor=actor_of(request))
     return JsonResponse([item.as_json() for item in found])
 
 
@@ -137,7 +137,7 @@ async def find_availability(
     its whole length and a room (and equipment) free with them. Book one by its ``slot``."""
     clinic = clinic_of(request)
     options = await run_chronicle(request, cadence.find_availability, clinic, department, visit_type, start, end,
-                               provider_role=provider, limit=limit, actor=actor_of(request),
+                                  provider_role=provider, limit=limit, actor=actor_of(request),
                                acting_patient=acting_patient)
     return JsonResponse({"timezone": clinic.zone.key, "options": [o.as_json(clinic) for o in options]})
 
@@ -162,7 +162,7 @@ async def appointments_on(request: Request, patient: Annotated[FhirId, Query()],
     if acting_patient is not None and acting_patient != patient:
         raise cadence.Forbidden("a patient may see their own appointments only")
     found = await run_chronicle(request, cadence.appointments_on, clinic_of(request), patient, day,
-                             actor=actor_of(request))
+                                actor=actor_of(request))
     return JsonResponse([item.as_json() for item in found])
 
 
@@ -172,7 +172,7 @@ async def cancel_appointment(request: Request, appointment_id: FhirId,
                              acting_patient: ActingPatient = None) -> FhirResponse:
     """Cancel and free its slots in one transaction (the waitlist is offered the freed time)."""
     stored = await run_chronicle(request, cadence.cancel_appointment, clinic_of(request), appointment_id, cancel,
-                                     actor=actor_of(request), acting_patient=acting_patient)
+                                 actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored)
 
 
@@ -181,7 +181,7 @@ async def reschedule_appointment(request: Request, appointment_id: FhirId, move:
                                  acting_patient: ActingPatient = None) -> FhirResponse:
     """The new slots are taken and the old ones freed in one transaction, or nothing changes."""
     stored = await run_chronicle(request, cadence.reschedule_appointment, clinic_of(request), appointment_id, move,
-                                     actor=actor_of(request), acting_patient=acting_patient)
+                                 actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored)
 
 
@@ -191,7 +191,7 @@ async def mark_no_show(request: Request, appointment_id: FhirId,
     """On the day of the visit or later; the slots stay busy."""
     staff_only(acting_patient)
     stored = await run_chronicle(request, cadence.mark_no_show, clinic_of(request), appointment_id,
-                                     actor=actor_of(request))
+                                 actor=actor_of(request))
     return fhir(request, stored)
 
 
@@ -203,7 +203,7 @@ async def add_to_waitlist(request: Request, entry: cadence.WaitlistRequest,
                           acting_patient: ActingPatient = None) -> FhirResponse:
     """An Appointment with status ``waitlist``; when a fitting slot frees, the patient is offered it (a Task)."""
     stored = await run_chronicle(request, cadence.add_to_waitlist, clinic_of(request), entry, actor=actor_of(request),
-                                     acting_patient=acting_patient)
+                                 acting_patient=acting_patient)
     return fhir(request, stored, 201)
 
 
@@ -211,7 +211,7 @@ async def add_to_waitlist(request: Request, entry: cadence.WaitlistRequest,
 async def remove_from_waitlist(request: Request, entry_id: FhirId,
                                acting_patient: ActingPatient = None) -> FhirResponse:
     stored = await run_chronicle(request, cadence.cancel_appointment, clinic_of(request), entry_id, None,
-                                     actor=actor_of(request), acting_patient=acting_patient)
+                                 actor=actor_of(request), acting_patient=acting_patient)
     return fhir(request, stored)
 
 
@@ -219,7 +219,7 @@ async def remove_from_waitlist(request: Request, entry_id: FhirId,
 async def accept_offer(request: Request, task_id: FhirId, acting_patient: ActingPatient = None) -> FhirResponse:
     """Book the offered slot for the waitlist entry (which becomes the booked Appointment)."""
     stored = await run_chronicle(request, cadence.accept_offer, clinic_of(request), task_id, actor=actor_of(request),
-                                     acting_patient=acting_patient)
+                                 acting_patient=acting_patient)
     return fhir(request, stored)
 
 
@@ -227,5 +227,5 @@ async def accept_offer(request: Request, task_id: FhirId, acting_patient: Acting
 async def decline_offer(request: Request, task_id: FhirId, acting_patient: ActingPatient = None) -> FhirResponse:
     """The slot goes to the next waitlisted patient who fits."""
     stored = await run_chronicle(request, cadence.decline_offer, clinic_of(request), task_id, actor=actor_of(request),
-                                     acting_patient=acting_patient)
+                                 acting_patient=acting_patient)
     return fhir(request, stored)

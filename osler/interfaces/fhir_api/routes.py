@@ -233,7 +233,7 @@ async def vread(request: Request, res_type: str, res_id: str, version: str) -> F
 @router.get("/Patient/{res_id:fhirid}/$everything")
 async def everything(request: Request, res_id: str) -> FhirResponse:
     page = await run_chronicle(request, chronicle_of(request).everything, res_id, query_pairs(request),
-                                   actor=actor_of(request))
+                               actor=actor_of(request))
     return FhirResponse(bundles.searchset(base_of(request), f"Patient/{res_id}/$everything", page))
 
 
@@ -242,7 +242,7 @@ async def _search(request: Request, res_type: str | None,
                   pairs: list[tuple[str, str]] | None = None) -> FhirResponse:
     pairs = query_pairs(request) if pairs is None else pairs
     page = await run_chronicle(request, chronicle_of(request).search, res_type, pairs, actor=actor_of(request),
-                                   strict=strict_handling(request))
+                               strict=strict_handling(request))
     return FhirResponse(bundles.searchset(base_of(request), res_type or "", page))
 
 
