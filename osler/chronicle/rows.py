@@ -7,7 +7,8 @@ versioned, indexed) and call these inside the one database transaction that make
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
@@ -41,6 +42,10 @@ class PreparedWrite:
     index_rows: list[NamedTuple]
     method: str  # POST | PUT | PATCH | DELETE
     expected_version: int | None  # the current version this write replaces; None = creates
+    # The index rows of the version this write replaces, when the writer had it at hand: then only
+    # the index tables whose rows change are rewritten (a Slot booked: its status token and
+    # _lastUpdated, 4 statements instead of 11). None: every index table is rewritten.
+    replaced_index_rows: list[NamedTuple] | None = None
 
 
 # Built once: constructing a SQLAlchemy statement costs more than running it against SQLite, and
@@ -128,17 +133,25 @@ def apply_writes(conn: Connection, writes: list[PreparedWrite], actor: Actor) ->
               "deleted": w.method == "DELETE", "content": w.content} for w in creates],
         ).all()
         pks.update((id(w), row.pk) for w, row in zip(creates, inserted, strict=True))
-    replaced = [w for w in writes if w.expected_version is not None]
-    for write in replaced:
-        pks[id(write)] = _replace_current(conn, write)
-    delete_index(conn, [pks[id(w)] for w in replaced])
+    stale: dict[str, list[int]] = defaultdict(list)  # index table → resources whose rows there are replaced
+    new_rows: list[tuple[int, str, list[NamedTuple]]] = []
+    for write in writes:
+        if write.expected_version is None:
+            new_rows.append((pks[id(write)], write.res_type, write.index_rows))
+            continue
+        pk = pks[id(write)] = _replace_current(conn, write)
+        kinds = changed_index_kinds(write)
+        for kind in kinds:
+            stale[kind].append(pk)
+        new_rows.append((pk, write.res_type, [row for row in write.index_rows if ENTRY_KINDS[type(row)] in kinds]))
+    delete_index(conn, stale)
     stored = [Stored(w.res_type, w.res_id, w.version, w.last_updated, w.content, w.method == "DELETE",
                      pks[id(w)]) for w in writes]
     conn.execute(insert(resource_history), [
         {"res_pk": s.pk, "version": s.version, "res_type": s.res_type, "res_id": s.res_id,
          "last_updated": s.last_updated, "method": w.method, "deleted": s.deleted, "content": s.content}
         for w, s in zip(writes, stored, strict=True)])
-    insert_index(conn, [(s.pk, s.res_type, w.index_rows) for w, s in zip(writes, stored, strict=True)])
+    insert_index(conn, new_rows)
     ops = [{"POST": "create", "DELETE": "delete"}.get(w.method, "update") for w in writes]
     conn.execute(insert(change_feed), [
         {"res_type": s.res_type, "res_id": s.res_id, "version": s.version, "op": op, "ts": s.last_updated}
@@ -220,23 +233,36 @@ def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTup
         conn.exec_driver_sql(sql, params)
 
 
+def changed_index_kinds(write: PreparedWrite) -> Collection[str]:
+    """The index tables whose rows for this resource change with this write; all when unknown."""
+    if write.replaced_index_rows is None:
+        return INDEX_TABLES.keys()
+    before, after = _rows_by_kind(write.replaced_index_rows), _rows_by_kind(write.index_rows)
+    return {kind for kind in INDEX_TABLES if before.get(kind) != after.get(kind)}
+
+
+def _rows_by_kind(rows: list[NamedTuple]) -> dict[str, Counter[NamedTuple]]:
+    grouped: dict[str, Counter[NamedTuple]] = defaultdict(Counter)
+    for row in rows:
+        grouped[ENTRY_KINDS[type(row)]][row] += 1
+    return grouped
+
+
 @cache
-def _index_delete_sql(dialect: Dialect) -> tuple[list[str], bool]:
+def _index_delete_sql(dialect: Dialect) -> tuple[dict[str, str], bool]:
     """One DELETE per index table taking the res_pk, compiled once per dialect; positional?"""
-    compiled = [delete(table).where(table.c.res_pk == bindparam("pk")).compile(dialect=dialect)
-                for table in INDEX_TABLES.values()]
-    return [str(c) for c in compiled], bool(compiled[0].positional)
+    compiled = {kind: delete(table).where(table.c.res_pk == bindparam("pk")).compile(dialect=dialect)
+                for kind, table in INDEX_TABLES.items()}
+    return {kind: str(c) for kind, c in compiled.items()}, bool(compiled["token"].positional)
 
 
-def delete_index(conn: Connection, pks: list[int]) -> None:
-    """Drop the index rows of resources about to be re-indexed.
+def delete_index(conn: Connection, stale: dict[str, list[int]]) -> None:
+    """Drop the index rows, table by table, of resources about to be re-indexed there.
 
     Raw DB-API on purpose, like ``insert_index``: an update touches every index table, and
     SQLAlchemy's per-statement overhead was a fifth of a booking's time (measured: 1.2 ms of 5.4).
     """
-    if not pks:
-        return
     statements, positional = _index_delete_sql(conn.dialect)
-    params = [(pk,) for pk in pks] if positional else [{"pk": pk} for pk in pks]
-    for sql in statements:
-        conn.exec_driver_sql(sql, params)
+    for kind, pks in stale.items():
+        params = [(pk,) for pk in pks] if positional else [{"pk": pk} for pk in pks]
+        conn.exec_driver_sql(statements[kind], params)

@@ -142,7 +142,7 @@ class Chronicle:
                         if existing is not None:
                             return WriteResult(existing, created=False, unchanged=True)
                     write = prepare_version(resource, res_id=new_id(), version=1, now=now_us(), method="POST",
-                                            expected_version=None, validated=True)
+                                            replaces=None, validated=True)
                     return WriteResult(apply_write(conn, write, actor), created=True)
             except exc.IntegrityError:
                 continue  # a uuid clash or a concurrent conditional create: try again
@@ -201,8 +201,7 @@ class Chronicle:
                     current = current_row(conn, res_type, res_id, for_update=True)
                     if current is None or current.deleted:
                         return None
-                    write = prepare_delete(res_type, res_id, version=current.version + 1, now=now_us(),
-                                           expected_version=current.version)
+                    write = prepare_delete(current, now=now_us())
                     return apply_write(conn, write, actor)
             except StaleVersion:
                 continue
@@ -223,7 +222,7 @@ class Chronicle:
                         return WriteResult(current, created=False, unchanged=True)
                     write = prepare_version(
                         resource, res_id=res_id, version=(current.version + 1) if current else 1, now=now_us(),
-                        method=method, expected_version=current.version if current else None, validated=True)
+                        method=method, replaces=current, validated=True)
                     stored = apply_write(conn, write, actor)
                     return WriteResult(stored, created=current is None or current.deleted)
             except (StaleVersion, exc.IntegrityError):

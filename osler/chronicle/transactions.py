@@ -193,8 +193,7 @@ class TransactionRunner:
         if request.method == "DELETE":
             if current is None or current.deleted:
                 return None, "204 No Content"
-            return prepare_delete(request.res_type, res_id, version=current.version + 1, now=now,
-                                  expected_version=current.version), "204 No Content"
+            return prepare_delete(current, now=now), "204 No Content"
         resource = request.resource
         if request.method == "PATCH":
             raise BadRequest(f"{where}: PATCH inside a transaction is not supported; use PUT")
@@ -210,7 +209,7 @@ class TransactionRunner:
         version = current.version + 1 if current is not None else 1
         try:
             write = prepare_version(resource, res_id=res_id, version=version, now=now,
-                                    method=request.method, expected_version=current.version if current else None)
+                                    method=request.method, replaces=current)
         except FhirError as error:
             error.issues = [Issue(i.code, f"{where}: {i.diagnostics}", i.severity, i.expression)
                             for i in error.issues]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
+from osler.chronicle.records import Stored
 from osler.chronicle.rows import PreparedWrite
 from osler.fhir.indexing import extract_index
 from osler.fhir.instants import format_instant
@@ -41,21 +42,32 @@ def without_server_meta(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare_version(resource: dict[str, Any], *, res_id: str, version: int, now: int, method: str,
-                    expected_version: int | None, validated: bool = False) -> PreparedWrite:
-    """Validate (unless already done), stamp and index one resource version."""
+                    replaces: Stored | None, validated: bool = False) -> PreparedWrite:
+    """Validate (unless already done), stamp and index one resource version.
+
+    ``replaces``: the current version this one replaces (None for a create).
+    """
     if not validated:
         validate_resource(resource)
     stamped = stamp(resource, res_id, version, now)
     return PreparedWrite(
         res_type=stamped["resourceType"], res_id=res_id, version=version, last_updated=now,
         content=orjson.dumps(stamped).decode(), index_rows=extract_index(stamped), method=method,
-        expected_version=expected_version,
+        expected_version=replaces.version if replaces else None, replaced_index_rows=index_rows_of(replaces),
     )
 
 
-def prepare_delete(res_type: str, res_id: str, *, version: int, now: int, expected_version: int) -> PreparedWrite:
-    return PreparedWrite(res_type=res_type, res_id=res_id, version=version, last_updated=now, content=None,
-                         index_rows=[], method="DELETE", expected_version=expected_version)
+def prepare_delete(replaces: Stored, *, now: int) -> PreparedWrite:
+    return PreparedWrite(res_type=replaces.res_type, res_id=replaces.res_id, version=replaces.version + 1,
+                         last_updated=now, content=None, index_rows=[], method="DELETE",
+                         expected_version=replaces.version, replaced_index_rows=index_rows_of(replaces))
+
+
+def index_rows_of(stored: Stored | None) -> list[NamedTuple] | None:
+    """The index rows a stored version was written with (a deletion has none); None if not known."""
+    if stored is None:
+        return None
+    return [] if stored.deleted or stored.content is None else extract_index(stored.resource)
 
 
 def parse_etag(value: str | None) -> int | None:
