@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from osler.dme.matching import CaseBook, match
-from osler.dme.model import DocumentKind
+from osler.dme.matching import match
 from tests.dme_documents import (
     OTHER_PATIENT,
     PATIENT,
@@ -106,57 +103,6 @@ def test_each_document_goes_to_the_case_of_the_same_patient_that_needs_it():
     assert match(oxygen_test(), [cpap, oxygen]).case_key == "oxygen"
     note = match(office_note(), [oxygen, cpap])
     assert note.attach and {note.case_key, *note.also} == {"cpap", "oxygen"}
-
-
-def test_orphan_is_matched_when_its_order_arrives():
-    book = CaseBook()
-    study = sleep_study()
-    assert not book.file(study).attach
-    assert book.orphans == [study]
-    attached = book.open(rivera_case(), datetime(2025, 3, 21, tzinfo=UTC))
-    assert [(document.sha256, found.case_key) for document, found in attached] == [(study.sha256, "rivera-cpap")]
-    assert book.orphans == []
-    assert book.cases["rivera-cpap"].documents[-1] is study
-
-
-def test_an_order_nobody_claims_opens_a_case_and_collects_its_orphans():
-    book = CaseBook()
-    study = sleep_study()
-    book.file(study)
-    order = cpap_order()
-    found = book.file(order)
-    assert found.attach and found.case_key == f"fax:{order.sha256}"
-    assert [d.sha256 for d in book.cases[found.case_key].documents] == [order.sha256, study.sha256]
-    assert book.orphans == []
-
-
-def test_case_book_completeness_deadline_and_round_trip(tmp_path):
-    opened = datetime(2025, 3, 21, 9, 0, tzinfo=UTC)
-    book = CaseBook(deadline_hours=48)
-    book.open(rivera_case(), opened)
-    case = book.cases["rivera-cpap"]
-    assert book.needed_kinds(case) == {DocumentKind.DME_ORDER, DocumentKind.OFFICE_NOTE, DocumentKind.SLEEP_STUDY}
-    assert book.file(office_note()).attach
-    assert not book.is_complete(case)
-    assert book.file(sleep_study()).attach
-    assert book.is_complete(case)
-    assert not book.expired(case, opened + timedelta(hours=47))
-    assert book.expired(case, opened + timedelta(hours=48))
-    book.file(sleep_study(**OTHER_PATIENT))  # an orphan
-
-    book.save(tmp_path / "book.json")
-    again = CaseBook.load(tmp_path / "book.json")
-    assert again.deadline_hours == 48
-    assert again.cases["rivera-cpap"].as_json() == case.as_json()
-    assert again.opened == book.opened
-    assert [d.sha256 for d in again.orphans] == [d.sha256 for d in book.orphans]
-
-
-def test_completeness_rule_is_configurable():
-    book = CaseBook(required={"medicare-cpap-e0601": (DocumentKind.SLEEP_STUDY,)})
-    case = case_of(cpap_order(), sleep_study(), key="k")
-    assert book.is_complete(case)
-    assert not CaseBook().is_complete(case)
 
 
 def test_patient_fields_come_from_the_case_when_it_has_no_documents():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, Table, bindparam, delete, insert, select, update
 
 from osler.chronicle.records import Actor, Stored
 from osler.chronicle.schema import (
@@ -147,16 +147,16 @@ def apply_writes(conn: Connection, writes: list[PreparedWrite], actor: Actor) ->
     delete_index(conn, stale)
     stored = [Stored(w.res_type, w.res_id, w.version, w.last_updated, w.content, w.method == "DELETE",
                      pks[id(w)]) for w in writes]
-    conn.execute(insert(resource_history), [
+    insert_rows(conn, resource_history, [
         {"res_pk": s.pk, "version": s.version, "res_type": s.res_type, "res_id": s.res_id,
          "last_updated": s.last_updated, "method": w.method, "deleted": s.deleted, "content": s.content}
         for w, s in zip(writes, stored, strict=True)])
     insert_index(conn, new_rows)
     ops = [{"POST": "create", "DELETE": "delete"}.get(w.method, "update") for w in writes]
-    conn.execute(insert(change_feed), [
+    insert_rows(conn, change_feed, [
         {"res_type": s.res_type, "res_id": s.res_id, "version": s.version, "op": op, "ts": s.last_updated}
         for s, op in zip(stored, ops, strict=True)])
-    conn.execute(insert(audit_event), [
+    insert_rows(conn, audit_event, [
         {"ts": s.last_updated, "actor": actor.name, "action": op, "res_type": s.res_type, "res_id": s.res_id,
          "version": s.version, "purpose": actor.purpose, "outcome": "success", "detail": None}
         for s, op in zip(stored, ops, strict=True)])
@@ -205,13 +205,23 @@ def _clip(values: dict[str, Any], bounded: list[tuple[str, int]]) -> dict[str, A
 
 
 @cache
-def _index_insert_sql(dialect: Dialect, kind: str) -> tuple[str, tuple[str, ...], bool]:
-    """INSERT for one index table compiled once per dialect: its SQL, column order, positional?"""
-    table = INDEX_TABLES[kind]
-    columns = tuple(c.name for c in table.columns)
+def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[str, ...], bool]:
+    """INSERT of ``columns`` into ``table`` compiled once per dialect: its SQL, column order, positional?"""
     compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect)
     order = tuple(compiled.positiontup) if compiled.positional else columns
     return str(compiled), order, bool(compiled.positional)
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One DB-API executemany of ``rows`` (all with the same keys) with SQL compiled once.
+
+    Raw on purpose: SQLAlchemy's per-statement compile-cache lookup and per-row parameter processing
+    cost more than SQLite's work for these few-row inserts on every write's path.
+    """
+    if not rows:
+        return
+    sql, order, positional = _insert_sql(conn.dialect, table, tuple(rows[0]))
+    conn.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows] if positional else rows)
 
 
 def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTuple]]]) -> None:
@@ -228,9 +238,7 @@ def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTup
             values["res_type"] = res_type
             by_kind[ENTRY_KINDS[type(row)]].append(values)
     for kind, values in by_kind.items():
-        sql, order, positional = _index_insert_sql(conn.dialect, kind)
-        params = [tuple(v[name] for name in order) for v in values] if positional else values
-        conn.exec_driver_sql(sql, params)
+        insert_rows(conn, INDEX_TABLES[kind], values)
 
 
 def changed_index_kinds(write: PreparedWrite) -> Collection[str]:

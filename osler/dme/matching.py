@@ -4,9 +4,8 @@ A document is only ever attached when its patient is certain: the MBI agrees and
 the birth date, or the name and the birth date agree exactly — and no other patient's case comes close.
 Any identifier that disagrees (same name, another birth date or MBI) rules a case out. Two patients
 close together, or evidence short of certain (a transposed birth date, a misspelt name with nothing
-else), means a person decides (``needs_review``). In the ``CaseBook`` an order that matches nobody opens its own
-case; any other document that matches nobody waits as an orphan and is matched again whenever a case
-opens.
+else), means a person decides (``needs_review``) — the pipeline's review queue (``osler dme review``); a
+document that matches nobody waits and is matched again on every sweep.
 
 Between several open cases of the one patient (a CPAP and an oxygen order), the document goes to the case
 whose rule set needs its kind and lacks it; ``also`` names the others it supports too.
@@ -14,10 +13,7 @@ whose rule set needs its kind and lacks it; ``also`` names the others it support
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from osler.dme.identity import (
@@ -33,7 +29,6 @@ from osler.dme.model import Document, DocumentKind, ExtractedField, OrderCase
 from osler.dme.qualify import merge_fields, rule_sets_for
 
 MARGIN = 0.15  # another patient's case scoring within this of the best makes the match ambiguous
-DEADLINE_HOURS = 72.0
 
 # Evidence weights; a score is a ranking aid, certainty comes from the rules in ``_certain``.
 WEIGHTS = {"mbi": 0.5, "birth_date": 0.25, "birth_date_transposed": 0.08, "name": 0.2, "name_typo": 0.1,
@@ -148,6 +143,25 @@ def _relevance(document: Document, case: OrderCase) -> int:
     return 1 if any(d.kind == document.kind and d.quarantined is None for d in case.documents) else 2
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One case a document might belong to, as a person reviewing it sees it."""
+
+    case_key: str
+    score: float
+    certain: bool
+    reasons: list[str]  # what agrees
+    conflicts: list[str]  # what rules it out
+
+
+def candidates(document: Document, cases: list[OrderCase], limit: int = 3) -> list[Candidate]:
+    """The cases whose patient evidence speaks for ``document`` at all, best first: what ``osler dme
+    review`` shows beside a document waiting for a person."""
+    found = [_evidence(document.fields, document.kind, case) for case in cases if case.superseded_by is None]
+    ranked = sorted((e for e in found if e.identified), key=lambda e: (bool(e.conflicts), -e.score, e.case.key))
+    return [Candidate(e.case.key, round(e.score, 2), e.certain, e.reasons, e.conflicts) for e in ranked[:limit]]
+
+
 def match(document: Document, cases: list[OrderCase]) -> Match:
     candidates = [_evidence(document.fields, document.kind, case) for case in cases if case.superseded_by is None]
     conflicting = [e for e in candidates if e.identified and e.conflicts]
@@ -169,90 +183,3 @@ def match(document: Document, cases: list[OrderCase]) -> Match:
     chosen = siblings[0]
     also = [e.case.key for e in siblings[1:] if _relevance(document, e.case) > 0]
     return Match(chosen.case.key, chosen.score, False, chosen.reasons, also)
-
-
-# -------------------------------------------------------------------------------- the case book
-
-
-@dataclass
-class CaseBook:
-    """Open cases waiting for their documents, and orphan documents waiting for their case.
-
-    A case is complete when it holds a readable document of every kind its rule sets need (``required``
-    overrides them by rule-set name), and expired ``deadline_hours`` after it opened."""
-
-    deadline_hours: float = DEADLINE_HOURS
-    required: dict[str, tuple[DocumentKind, ...]] = field(default_factory=dict)
-    cases: dict[str, OrderCase] = field(default_factory=dict)
-    opened: dict[str, datetime] = field(default_factory=dict)
-    orphans: list[Document] = field(default_factory=list)
-
-    def open(self, case: OrderCase, now: datetime | None = None) -> list[tuple[Document, Match]]:
-        """Open ``case`` and match the orphans again; those now attached, with their match."""
-        self.cases[case.key] = case
-        self.opened.setdefault(case.key, now or datetime.now(UTC))
-        return self.rematch()
-
-    def close(self, key: str) -> OrderCase:
-        self.opened.pop(key, None)
-        return self.cases.pop(key)
-
-    def file(self, document: Document, now: datetime | None = None) -> Match:
-        """Match ``document``: attach it when certain; an order nobody's case claims opens a new case (keyed
-        by its sha256, as fax packets are); anything else waits as an orphan (a person may be needed)."""
-        found = match(document, list(self.cases.values()))
-        if found.attach:
-            self.cases[found.case_key].documents.append(document)
-        elif document.kind == DocumentKind.DME_ORDER and not found.needs_review:
-            key = f"fax:{document.sha256}"
-            self.open(OrderCase(key, "fax", [document]), now)
-            return Match(key, 0.0, False, ["a new order: opened its case", *found.reasons])
-        elif all(d.sha256 != document.sha256 for d in self.orphans):
-            self.orphans.append(document)
-        return found
-
-    def rematch(self) -> list[tuple[Document, Match]]:
-        attached = []
-        for document in list(self.orphans):
-            found = match(document, list(self.cases.values()))
-            if found.attach:
-                self.orphans.remove(document)
-                self.cases[found.case_key].documents.append(document)
-                attached.append((document, found))
-        return attached
-
-    def needed_kinds(self, case: OrderCase) -> set[DocumentKind]:
-        rule_sets, _ = rule_sets_for(hcpcs_codes(_value(case_fields(case), "items")))
-        kinds = {DocumentKind.DME_ORDER}
-        for rule_set in rule_sets:
-            kinds.update(self.required.get(rule_set.name, rule_set.required_kinds))
-        return kinds
-
-    def is_complete(self, case: OrderCase) -> bool:
-        present = {d.kind for d in case.documents if d.quarantined is None}
-        return self.needed_kinds(case) <= present
-
-    def expired(self, case: OrderCase, now: datetime) -> bool:
-        opened = self.opened.get(case.key)
-        return opened is not None and now >= opened + timedelta(hours=self.deadline_hours)
-
-    def save(self, path: Path | str) -> None:
-        """Write the book as JSON, atomically (a crash leaves the previous file)."""
-        data = {"deadline_hours": self.deadline_hours,
-                "required": {name: [k.value for k in kinds] for name, kinds in self.required.items()},
-                "cases": [c.as_json() for c in self.cases.values()],
-                "opened": {key: when.isoformat() for key, when in self.opened.items()},
-                "orphans": [d.as_json() for d in self.orphans]}
-        target = Path(path)
-        scratch = target.with_suffix(target.suffix + ".tmp")
-        scratch.write_text(json.dumps(data))
-        scratch.replace(target)
-
-    @classmethod
-    def load(cls, path: Path | str) -> CaseBook:
-        data = json.loads(Path(path).read_text())
-        cases = [OrderCase.from_json(c) for c in data["cases"]]
-        opened = {key: datetime.fromisoformat(when) for key, when in data["opened"].items()}
-        return cls(data["deadline_hours"],
-                   {name: tuple(DocumentKind(k) for k in kinds) for name, kinds in data["required"].items()},
-                   {c.key: c for c in cases}, opened, [Document.from_json(d) for d in data["orphans"]])
