@@ -156,10 +156,12 @@ def etl(
     output_format: str = typer.Option("parquet", "--format",
                                       help="parquet (then dbt builds the warehouse) or ndjson (Bulk Data files only)."),
 ) -> None:
-    """Extract the change feed into OSLER_HOME/analytics and build the reporting tables (dbt on DuckDB)."""
+    """Extract the change feed into OSLER_HOME/analytics and build the reporting tables (dbt on DuckDB, or on
+    PostgreSQL with OSLER_ANALYTICS_TARGET=postgres and the OSLER_ANALYTICS_PG_* variables)."""
     from osler.analytics.extract import ExtractBusy
     from osler.analytics.layout import EXTRACT_FORMATS, AnalyticsLayout
     from osler.analytics.pipeline import run_etl
+    from osler.analytics.postgres import PostgresWarehouse
     from osler.analytics.transform import TransformFailed
     from osler.chronicle.store import Chronicle
 
@@ -202,9 +204,10 @@ def etl(
     transform = report.transform
     if transform is not None:
         warned = f" ({transform.tests_warned} warned)" if transform.tests_warned else ""
+        on_postgres = PostgresWarehouse.from_environment()
         console.print(f"built {transform.models_built} models, {transform.tests_passed} tests passed{warned}, "
-                      f"{transform.rejects:,} rejected resource(s) in reporting.rejects — {layout.warehouse}",
-                      highlight=False)
+                      f"{transform.rejects:,} rejected resource(s) in reporting.rejects — "
+                      f"{on_postgres.describe() if on_postgres else layout.warehouse}", highlight=False)
         for failure in transform.failures:
             console.print(f"[red]failed[/red] {failure}", highlight=False)
     console.print(f"done in {elapsed:.1f} s", highlight=False)

@@ -1,7 +1,9 @@
 """The analytics transform: dbt builds the reporting tables on DuckDB from the extract, and its tests pass.
 
-A small hand-built population exercises every reporting table (through the `osler etl` command), and
-the 100 shared Synthea bundles check the row counts at scale when ../shared/data is present.
+A small hand-built population exercises every reporting table (through the `osler etl` command), then a
+second night's changes go through the incremental build, which must leave exactly the tables a full rebuild
+of the same extract gives; the 100 shared Synthea bundles check the row counts at scale when ../shared/data
+is present.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import duckdb
 
 from osler.analytics.layout import AnalyticsLayout
 from osler.analytics.pipeline import run_etl
+from osler.analytics.transform import build
 from osler.chronicle.bulk_load import LoadReport, find_files, load_files_parallel
 from osler.chronicle.store import Chronicle
 
@@ -98,6 +101,18 @@ def count(layout: AnalyticsLayout, name: str) -> int:
     return table(layout, f"select count(*) from reporting.{name}")[0][0]
 
 
+BUILT_SCHEMAS = ("staging", "intermediate", "reporting", "warehouse", "omop")
+
+
+def every_table(layout: AnalyticsLayout) -> dict[str, list[tuple]]:
+    """Every built table's rows, in a stable order: what an incremental and a full build must agree on."""
+    with duckdb.connect(str(layout.warehouse), read_only=True) as connection:
+        names = connection.execute("select table_catalog || '.' || table_schema || '.\"' || table_name || '\"' "
+                                   "from information_schema.tables "
+                                   f"where table_schema in {BUILT_SCHEMAS} order by 1").fetchall()
+        return {name: sorted(connection.execute(f"select * from {name}").fetchall(), key=repr) for (name,) in names}
+
+
 def test_etl_builds_every_reporting_table_and_follows_changes(tmp_path: Path) -> None:
     chronicle = Chronicle.open(f"sqlite:///{tmp_path / 'osler.db'}")
     for resource in POPULATION:
@@ -130,24 +145,33 @@ def test_etl_builds_every_reporting_table_and_follows_changes(tmp_path: Path) ->
     assert table(layout, "select PROV_NAME, NPI, SPECIALTY from reporting.CLARITY_SER") == [
         ("OSLER, WILLIAM", "1234567893", "Family Medicine")]
 
-    # The next night: one patient renamed, one deleted — only they are extracted, staging keeps the latest.
+    # The next night: one patient renamed, one deleted, the patient the stray encounter named arrives, a report
+    # drops a result, an observation is deleted — only they are extracted, and only they are staged again.
     chronicle = Chronicle.open(f"sqlite:///{tmp_path / 'osler.db'}")
     renamed = {**chronicle.read("Patient", "pat1").resource, "name": [{"family": "Roe", "given": ["Jan"]}]}
     chronicle.update("Patient", "pat1", renamed)
     chronicle.delete("Patient", "pat2")
+    chronicle.update("Patient", "ghost", {"resourceType": "Patient", "id": "ghost", "gender": "male"})
+    report_resource = chronicle.read("DiagnosticReport", "report").resource
+    chronicle.update("DiagnosticReport", "report", {**report_resource, "result": [ref("Observation", "na")]})
+    chronicle.delete("Observation", "orphan")
     # A prescriber nobody loaded: the relationship test warns, the load goes on.
     rx = next(r for r in POPULATION if r["id"] == "rx")
     chronicle.update("MedicationRequest", "rx2", {**rx, "id": "rx2", "requester": ref("Practitioner", "ghost")})
     report = run_etl(chronicle, layout)
-    assert report.extract.resources == {"Patient": 2, "MedicationRequest": 1}
+    assert report.extract.resources == {"Patient": 3, "DiagnosticReport": 1, "Observation": 1, "MedicationRequest": 1}
     assert report.transform is not None and report.transform.ok, report.transform
-    assert report.transform.tests_warned == 1
+    assert report.transform.tests_warned == 1 and report.transform.rejects == 0
     assert table(layout, "select PAT_ID, PAT_LAST_NAME from reporting.PATIENT order by PAT_ID") == [
-        ("pat0", "Doe0"), ("pat1", "Roe")]
-    assert count(layout, "ORDER_MED") == 2
+        ("ghost", None), ("pat0", "Doe0"), ("pat1", "Roe")]
+    assert count(layout, "ORDER_MED") == 2 and count(layout, "ORDER_RESULTS") == 1 and count(layout, "PAT_ENC") == 3
+    incremental = every_table(layout)
     # Nothing new: neither the extract nor the warehouse is touched.
     assert run_etl(chronicle, layout).transform is None
     chronicle.close()
+    rebuilt = build(layout, full_refresh=True)
+    assert rebuilt.ok, rebuilt.failures
+    assert every_table(layout) == incremental
 
 
 def test_etl_refuses_an_unknown_format_in_one_line(tmp_path: Path) -> None:

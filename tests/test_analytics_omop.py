@@ -12,11 +12,9 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from osler.analytics.layout import AnalyticsLayout
 from osler.analytics.quality.checks import DATA as CHECK_DATA
-from tests.conftest import PostgresCluster
 
 OMOP_TABLES = ["person", "observation_period", "visit_occurrence", "condition_occurrence", "drug_exposure",
                "measurement", "procedure_occurrence", "observation", "device_exposure", "death", "location",
@@ -126,74 +124,9 @@ def test_synthea_population_fills_the_required_fields(synthea_omop_warehouse: An
     mapped, total = query(layout, "select count(*) filter (where condition_concept_id <> 0), count(*) "
                                   "from omop.condition_occurrence")[0]
     assert (mapped, total) == (646, 710)
-
-
-# The OMOP models' inputs: staging reads Parquet with DuckDB functions (no PostgreSQL load step yet), so the
-# PostgreSQL test copies them from the DuckDB build and runs only the omop models and their tests there.
-OMOP_INPUTS = {"staging": ["stg_fhir__patient", "stg_fhir__encounter", "stg_fhir__condition", "stg_fhir__observation",
-                           "stg_fhir__procedure", "stg_fhir__medication_request", "stg_fhir__immunization",
-                           "stg_fhir__practitioner", "stg_fhir__organization", "stg_fhir__coverage"],
-               "vocab": ["concept", "concept_relationship", "concept_ancestor", "vocabulary", "domain",
-                         "concept_class"]}
-POSTGRES_TYPES = {"VARCHAR": "text", "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision",
-                  "DATE": "date", "BOOLEAN": "boolean", "TIMESTAMP WITH TIME ZONE": "timestamptz"}
-
-
-def copy_inputs_to_postgres(warehouse: Path, url: str) -> None:
-    import psycopg
-
-    with duckdb.connect(str(warehouse), read_only=True) as source, psycopg.connect(url) as target:
-        for schema, tables in OMOP_INPUTS.items():
-            target.execute(f"create schema if not exists {schema}")
-            for table in tables:
-                columns = source.execute("select column_name, data_type from information_schema.columns "
-                                         "where table_schema = ? and table_name = ? order by ordinal_position",
-                                         [schema, table]).fetchall()
-                columns = [(name, POSTGRES_TYPES[kind]) for name, kind in columns if kind in POSTGRES_TYPES]
-                names = ", ".join(name for name, _ in columns)
-                target.execute(f"create table {schema}.{table} ({', '.join(f'{n} {t}' for n, t in columns)})")
-                rows = source.execute(f"select {names} from {schema}.{table}").fetchall()
-                with target.cursor().copy(f"copy {schema}.{table} ({names}) from stdin") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-
-
-def test_omop_models_build_on_postgres(omop_warehouse: AnalyticsLayout, postgres_cluster: PostgresCluster,
-                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import orjson
-    from dbt.cli.main import dbtRunner
-    from sqlalchemy.engine import make_url
-
-    from osler.analytics.transform import DBT_ENVIRONMENT, PROJECT_DIR
-
-    url = make_url(postgres_cluster.create_database("osler_omop_postgres"))
-    try:
-        copy_inputs_to_postgres(omop_warehouse.warehouse, url.set(drivername="postgresql").render_as_string(False))
-        for name, value in {**DBT_ENVIRONMENT, "OSLER_ANALYTICS_TARGET": "postgres", "OSLER_ANALYTICS_PG_HOST":
-                            url.host or "127.0.0.1", "OSLER_ANALYTICS_PG_PORT": str(url.port or 5432),
-                            "OSLER_ANALYTICS_PG_USER": url.username or "", "OSLER_ANALYTICS_PG_PASSWORD":
-                            url.password or "", "OSLER_ANALYTICS_PG_DATABASE": url.database or ""}.items():
-            monkeypatch.setenv(name, value)
-        outcome = dbtRunner().invoke([
-            "build", "--select", "path:models/omop", "--project-dir", str(PROJECT_DIR), "--profiles-dir",
-            str(PROJECT_DIR), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-            "--vars", orjson.dumps({"extract_dir": str(tmp_path)}).decode(), "--log-level", "none"])
-        assert outcome.exception is None, outcome.exception
-        failures = [f"{r.node.name}: {r.status} {r.message}" for r in outcome.result
-                    if str(r.status) not in ("success", "pass")]
-        assert failures == []
-        import psycopg
-
-        with psycopg.connect(url.set(drivername="postgresql").render_as_string(False)) as connection:
-            on_postgres = {table: connection.execute(f"select count(*) from omop.{table}").fetchone()[0]
-                           for table in OMOP_TABLES}
-            eras = connection.execute("select drug_concept_id, drug_era_start_date::date, drug_exposure_count, "
-                                      "gap_days from omop.drug_era order by 2").fetchall()
-            ids = connection.execute("select person_id, person_source_value from omop.person order by 2").fetchall()
-        assert on_postgres == {table: query(omop_warehouse, f"select count(*) from omop.{table}")[0][0]
-                               for table in OMOP_TABLES}
-        assert eras == [(1308216, dt.date(2024, 3, 1), 2, 20), (1308216, dt.date(2024, 4, 30), 1, 0)]
-        # The same stable ids on both engines: md5 of the FHIR id, first 60 bits.
-        assert ids == query(omop_warehouse, "select person_id, person_source_value from omop.person order by 2")
-    finally:
-        postgres_cluster.drop_database("osler_omop_postgres")
+    # Race and ethnicity from the US Core extensions' OMB category; Synthea files "Other" under 2135-2 (the OMB
+    # code of Hispanic or Latino, an ethnicity), which is no race: concept 0, the code kept as the source value.
+    assert query(layout, "select race_concept_id, race_source_value, ethnicity_concept_id, count(*) "
+                         "from omop.person group by all order by 1") == [
+        (0, "2135-2", 38003564, 16), (8515, "2028-9", 38003564, 4), (8516, "2054-5", 38003564, 9),
+        (8527, "2106-3", 38003564, 69), (8657, "1002-5", 38003564, 2)]

@@ -1,8 +1,9 @@
 """The nightly ETL as one call: extract, then build the warehouse when it is behind (Epic: the Clarity ETL job).
 
 The warehouse keeps its own watermark (the extract watermark it was last built from), so a run with
-nothing new does nothing at all, and a run whose build failed is retried by the next run even when the
-extract has nothing new to add.
+nothing new does nothing at all, a run whose build failed is retried by the next run even when the
+extract has nothing new to add. Staging re-reads only the resources changed since it was built
+(``full`` rebuilds everything).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def run_etl(chronicle: Chronicle, layout: AnalyticsLayout, *, full: bool = False
     current = read_watermark(layout.watermark_file("parquet"))
     if not full and read_watermark(layout.built_file) == current:
         return EtlReport(extracted, None)
-    transformed = build(layout, mrn_system=mrn_system, on_node=on_node)
+    transformed = build(layout, mrn_system=mrn_system, full_refresh=full, on_node=on_node)
     if transformed.ok:
         write_watermark(layout.built_file, current)
     return EtlReport(extracted, transformed)

@@ -1,8 +1,11 @@
 """The transform: ``dbt build`` of the project in ``dbt/`` over the extract (Epic: Clarity's ETL, Caboodle's packages).
 
-Runs dbt in-process through ``dbtRunner``, against DuckDB by default (``OSLER_HOME/analytics/warehouse.duckdb``).
-dbt's ``target/`` and ``logs/`` go under ``OSLER_HOME/analytics/dbt``, never into the package. The report
-counts models built and tests passed, and the rows of the ``rejects`` table (what could not be mapped).
+Runs dbt in-process through ``dbtRunner``, against DuckDB by default (``OSLER_HOME/analytics/warehouse.duckdb``),
+or PostgreSQL when ``OSLER_ANALYTICS_TARGET=postgres`` (``osler.analytics.postgres`` loads the extract there
+first). Staging is incremental (each model re-reads only the changes after the newest it holds);
+``full_refresh`` rebuilds every table. dbt's ``target/`` and ``logs/`` go
+under ``OSLER_HOME/analytics/dbt``, never into the package. The report counts models built and tests passed,
+and the rows of the ``rejects`` table (what could not be mapped).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from osler.analytics import postgres
 from osler.analytics.layout import AnalyticsLayout
 from osler.analytics.vocabulary import ensure_vocabulary
 from osler.config import Settings
@@ -56,33 +60,38 @@ def _environment(values: dict[str, str]) -> Any:
                 os.environ[key] = value
 
 
-def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system,
+def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system, full_refresh: bool = False,
           on_node: Callable[[str, str], None] | None = None) -> TransformReport:
-    """``dbt build`` the models and their tests over ``layout``'s Parquet extract into its DuckDB warehouse.
+    """``dbt build`` the models and their tests over ``layout``'s Parquet extract into its warehouse.
 
     ``mrn_system`` is the identifier system of the MRNs (``Settings.mrn_system``) that PATIENT.PAT_MRN_ID shows.
+    ``full_refresh`` rebuilds every table (else staging re-reads only what changed since it was built).
     ``on_node(name, status)`` is called as each model or test finishes, for a progress display.
     """
     from dbt.cli.main import dbtRunner
 
     layout.dbt_target.mkdir(parents=True, exist_ok=True)
     layout.dbt_logs.mkdir(parents=True, exist_ok=True)
-    _ensure_vocabulary(layout)
+    on_postgres = postgres.PostgresWarehouse.from_environment()
+    if on_postgres is None:
+        _ensure_vocabulary(layout)
+    else:
+        _prepare_postgres(layout, on_postgres, full_refresh)
     report = TransformReport()
 
     def listen(event: Any) -> None:
         if on_node is not None and event.info.name in ("LogModelResult", "LogTestResult"):
             on_node(event.data.node_info.node_name, event.data.status)
 
-    variables = {"extract_dir": str(layout.extract_dir("parquet")), "mrn_system": mrn_system}
-    arguments = ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-                 "--target-path", str(layout.dbt_target), "--log-path", str(layout.dbt_logs),
-                 "--vars", orjson.dumps(variables).decode(), "--log-level", "none", "--no-use-colors"]
+    # The results come back in-process: no run_results.json/manifest.json to write (~2 s of every run).
+    arguments = [*dbt_arguments("build", layout, mrn_system), "--no-write-json",
+                 *(["--full-refresh"] if full_refresh else [])]
     with _environment({**DBT_ENVIRONMENT, "OSLER_ANALYTICS_DUCKDB": str(layout.warehouse)}):
         try:
             outcome = dbtRunner(callbacks=[listen]).invoke(arguments)
         finally:
-            _release_warehouse()
+            if on_postgres is None:
+                _release_warehouse()
     if outcome.exception is not None:
         raise TransformFailed(f"dbt could not run: {outcome.exception}")
     for result in outcome.result or []:
@@ -95,8 +104,36 @@ def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system,
             report.tests_warned += 1
         elif status in ("error", "fail", "skipped"):
             report.failures.append(f"{result.node.name}: {status}{': ' + result.message if result.message else ''}")
-    report.rejects = count_rejects(layout) if report.models_built else 0
+    if report.models_built:
+        report.rejects = count_rejects(layout) if on_postgres is None else postgres.count_rejects(on_postgres)
     return report
+
+
+def dbt_arguments(command: str, layout: AnalyticsLayout, mrn_system: str = Settings.mrn_system) -> list[str]:
+    """The command line of ``dbt <command>`` over ``layout`` (its extract, target and log directories)."""
+    variables = {"extract_dir": str(layout.extract_dir("parquet")), "mrn_system": mrn_system}
+    return [command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+            "--target-path", str(layout.dbt_target), "--log-path", str(layout.dbt_logs),
+            "--vars", orjson.dumps(variables).decode(), "--log-level", "none", "--no-use-colors"]
+
+
+def parse(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system) -> None:
+    """``dbt parse`` into ``layout``'s target directory, so that the next build reuses the parsed project."""
+    from dbt.cli.main import dbtRunner
+
+    with _environment({**DBT_ENVIRONMENT, "OSLER_ANALYTICS_DUCKDB": str(layout.warehouse)}):
+        outcome = dbtRunner().invoke(dbt_arguments("parse", layout, mrn_system))
+    if outcome.exception is not None or not outcome.success:
+        raise TransformFailed(f"dbt could not parse the project: {outcome.exception}")
+
+
+def _prepare_postgres(layout: AnalyticsLayout, warehouse: postgres.PostgresWarehouse, full_refresh: bool) -> None:
+    """Load the extract's new rows (all of them for a full refresh) and, the first time, the vocabulary."""
+    try:
+        postgres.load_extract(layout, warehouse, full=full_refresh)
+        postgres.ensure_vocabulary(warehouse)
+    except Exception as error:  # psycopg.Error, an unreachable server: one line for the command
+        raise TransformFailed(f"cannot load the extract into {warehouse.describe()}: {error}") from error
 
 
 def _ensure_vocabulary(layout: AnalyticsLayout) -> None:

@@ -82,6 +82,15 @@ def load_vocabulary(warehouse: Path, folder: Path,
     return loaded
 
 
+def read_vocabulary(folder: Path, table: str) -> list[tuple]:
+    """The rows of one vocabulary table's file in ``folder``, typed as the table's columns (none when absent)."""
+    path = folder / f"{table.upper()}.csv"
+    if not path.is_file():
+        return []
+    with duckdb.connect() as connection:
+        return connection.execute(_select(path, VOCABULARY_TABLES[table][0])).fetchall()
+
+
 def ensure_vocabulary(warehouse: Path) -> bool:
     """Load the shipped subset when the warehouse has no vocabulary yet; True when it did."""
     if warehouse.exists():

@@ -7,15 +7,20 @@
 #}
 
 {% macro omop_id(kind, id_sql) -%}
-    {{ return(adapter.dispatch('omop_id')(kind, id_sql)) }}
+    {{ md5_bigint("'" ~ kind ~ "/' || " ~ id_sql) }}
 {%- endmacro %}
 
-{% macro default__omop_id(kind, id_sql) -%}
-    ('0x' || substr(md5('{{ kind }}/' || {{ id_sql }}), 1, 15))::bigint
+{# The first 60 bits of the md5 of a text as a BIGINT, the same on every engine. #}
+{% macro md5_bigint(text_sql) -%}
+    {{ return(adapter.dispatch('md5_bigint')(text_sql)) }}
 {%- endmacro %}
 
-{% macro postgres__omop_id(kind, id_sql) -%}
-    ('x' || lpad(substr(md5('{{ kind }}/' || {{ id_sql }}), 1, 15), 16, '0'))::bit(64)::bigint
+{% macro default__md5_bigint(text_sql) -%}
+    ('0x' || substr(md5({{ text_sql }}), 1, 15))::bigint
+{%- endmacro %}
+
+{% macro postgres__md5_bigint(text_sql) -%}
+    ('x' || lpad(substr(md5({{ text_sql }}), 1, 15), 16, '0'))::bit(64)::bigint
 {%- endmacro %}
 
 {% macro omop_select(table, relation, provided) -%}

@@ -5,22 +5,23 @@
 
 {# A stable BIGINT key from a business key: the first 60 bits of its MD5 (the same on every rebuild). #}
 {% macro surrogate_key(expression) -%}
-    cast(('0x' || left(md5(cast({{ expression }} as varchar)), 15)) as bigint)
+    {{ md5_bigint('cast(' ~ expression ~ ' as varchar)') }}
 {%- endmacro %}
 
 {# The calendar day of an instant in UTC (the warehouse's clock), independent of the session's zone. #}
 {% macro utc_date(instant) -%}
-    cast(timezone('UTC', {{ instant }}) as date)
+    cast({{ instant }} at time zone 'UTC' as date)
 {%- endmacro %}
 
 {# The DateDim key (yyyymmdd) of an instant or a date; null when it is null. #}
 {% macro date_key(value) -%}
-    cast(strftime({{ value }}, '%Y%m%d') as integer)
+    cast(extract(year from {{ value }}) * 10000 + extract(month from {{ value }}) * 100 + extract(day from {{ value }})
+         as integer)
 {%- endmacro %}
 
 {# Whole minutes from one instant to another (null when either is missing). #}
 {% macro minutes_between(start, finish) -%}
-    cast(date_diff('second', {{ start }}, {{ finish }}) / 60.0 as double)
+    cast(extract(epoch from ({{ finish }} - {{ start }})) / 60.0 as double precision)
 {%- endmacro %}
 
 {#
@@ -30,7 +31,7 @@
 #}
 {% macro fhir_versions(resource_type) -%}
     (
-        select res_id, version, last_updated, resource::json as resource, recency = 1 as is_latest
+        select res_id, version, last_updated, resource, recency = 1 as is_latest
         from (
             select *,
                    row_number() over (partition by res_id order by version desc, seq desc) as recency,
@@ -44,7 +45,8 @@
 
 {#
   The patient columns of a fact: its patient's durable key, and the PatientDim version current on
-  `day_sql` (the first version when the day is earlier than the history, the current one when it is null).
+  `day_sql` (the first version when the day is earlier than the history, the current one when it is null):
+  the version whose [StartDate, EndDate) holds the day.
   Use with `patient_version_joins(...)` in the from clause.
 #}
 {% macro patient_version_columns() -%}
@@ -54,11 +56,13 @@
 
 {% macro patient_version_joins(patient_id_sql, day_sql) -%}
     left join (
-        select PatientEpicId, any_value(DurableKey) as DurableKey, arg_min(PatientKey, StartDate) as FirstPatientKey
-        from {{ ref('PatientDim') }}
-        group by PatientEpicId
+        select PatientEpicId, DurableKey, PatientKey as FirstPatientKey
+        from (select *, row_number() over (partition by PatientEpicId order by StartDate) as nth
+              from {{ ref('PatientDim') }}) as versions
+        where nth = 1
     ) as patient_first on patient_first.PatientEpicId = {{ patient_id_sql }}
-    asof left join {{ ref('PatientDim') }} as patient_version
+    left join {{ ref('PatientDim') }} as patient_version
         on patient_version.PatientEpicId = {{ patient_id_sql }}
         and coalesce({{ day_sql }}, date '9999-12-30') >= patient_version.StartDate
+        and coalesce({{ day_sql }}, date '9999-12-30') < patient_version.EndDate
 {%- endmacro %}

@@ -18,7 +18,7 @@ select
         else 'Unknown'
     end as APPT_STATUS,
     a.start_at as APPT_DTTM,
-    coalesce(a.minutes, cast(date_diff('minute', a.start_at, a.end_at) as integer)) as APPT_LENGTH,
+    coalesce(a.minutes, cast({{ minutes_between('a.start_at', 'a.end_at') }} as integer)) as APPT_LENGTH,
     a.visit_type as PRC_NAME,
     a.practitioner_id as PROV_ID,
     case when l.is_room then l.parent_location_id else a.location_id end as DEPARTMENT_ID,

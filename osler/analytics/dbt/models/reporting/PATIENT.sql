@@ -14,5 +14,7 @@ select
     postal_code as ZIP,
     phone as HOME_PHONE,
     marital_status_code as MARITAL_STATUS,
+    race_text as PATIENT_RACE,
+    ethnicity_text as ETHNIC_GROUP,
     last_updated as UPDATE_DATE
 from {{ ref('stg_fhir__patient') }}

@@ -1,7 +1,9 @@
 -- AllergyIntolerance, flattened.
-with source as (select * from {{ fhir_current('AllergyIntolerance') }})
+{{ config(unique_key='allergy_id', pre_hook="{{ forget_changed('AllergyIntolerance', 'allergy_id') }}") }}
+{% call fhir_source('AllergyIntolerance', ('allergy_id', 'patient_id')) %}
 select
     res_id as allergy_id,
+    extract_seq,
     {{ fhir_ref_id('$.patient.reference', 'Patient') }} as patient_id,
     {{ fhir_string('$.clinicalStatus.coding[0].code') }} as clinical_status,
     {{ fhir_string('$.type') }} as allergy_type,
@@ -13,3 +15,4 @@ select
     {{ reject_reason([(fhir_ref_id('$.patient.reference', 'Patient') ~ ' is null', 'no patient'),
         (unknown_patient(fhir_ref_id('$.patient.reference', 'Patient')), 'Patient not in the extract')]) }} as reject_reason
 from source
+{% endcall %}

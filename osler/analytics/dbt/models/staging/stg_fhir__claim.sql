@@ -1,7 +1,9 @@
 -- Claim (what was billed for a visit), flattened: header totals and the encounter of its first item.
-with source as (select * from {{ fhir_current('Claim') }})
+{{ config(unique_key='claim_id', pre_hook="{{ forget_changed('Claim', 'claim_id') }}") }}
+{% call fhir_source('Claim') %}
 select
     res_id as claim_id,
+    extract_seq,
     {{ fhir_ref_id('$.patient.reference', 'Patient') }} as patient_id,
     {{ fhir_ref_id('$.item[0].encounter[0].reference', 'Encounter') }} as encounter_id,
     {{ fhir_ref_id('$.provider.reference', 'Organization') }} as provider_organization_id,
@@ -13,5 +15,6 @@ select
     {{ fhir_instant('$.billablePeriod.end') }} as billable_end,
     {{ fhir_decimal('$.total.value') }} as total_amount,
     {{ fhir_string('$.total.currency') }} as currency,
-    json_array_length(json_extract(resource, '$.item')) as item_count
+    {{ fhir_array_length('$.item') }} as item_count
 from source
+{% endcall %}

@@ -1,7 +1,9 @@
 -- Condition (problems and encounter diagnoses), flattened.
-with source as (select * from {{ fhir_current('Condition') }})
+{{ config(unique_key='condition_id', pre_hook="{{ forget_changed('Condition', 'condition_id') }}") }}
+{% call fhir_source('Condition', ('condition_id', 'patient_id')) %}
 select
     res_id as condition_id,
+    extract_seq,
     {{ fhir_ref_id('$.subject.reference', 'Patient') }} as patient_id,
     {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
     {{ fhir_string('$.code.coding[0].system') }} as code_system,
@@ -17,3 +19,4 @@ select
         (unknown_patient(fhir_ref_id('$.subject.reference', 'Patient')), 'Patient not in the extract'),
         (fhir_string('$.code.coding[0].code') ~ ' is null', 'no code')]) }} as reject_reason
 from source
+{% endcall %}

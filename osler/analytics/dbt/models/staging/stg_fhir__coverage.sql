@@ -1,7 +1,9 @@
 -- Coverage (insurance on file), flattened.
-with source as (select * from {{ fhir_current('Coverage') }})
+{{ config(unique_key='coverage_id', pre_hook="{{ forget_changed('Coverage', 'coverage_id') }}") }}
+{% call fhir_source('Coverage', ('coverage_id', 'patient_id')) %}
 select
     res_id as coverage_id,
+    extract_seq,
     {{ fhir_ref_id('$.beneficiary.reference', 'Patient') }} as patient_id,
     {{ fhir_string('$.status') }} as status,
     {{ fhir_string('$.type.coding[0].code') }} as coverage_type,
@@ -15,3 +17,4 @@ select
         (unknown_patient(fhir_ref_id('$.beneficiary.reference', 'Patient')), 'Patient not in the extract')]) }}
         as reject_reason
 from source
+{% endcall %}

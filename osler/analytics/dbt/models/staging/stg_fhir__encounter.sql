@@ -1,9 +1,11 @@
 -- Encounter, flattened, with the visit's clock as check-in keeps it (osler/apps/checkin/tracking.py):
 -- arrival = statusHistory[arrived].period.start, roomed = first location period start,
 -- seen = first participant period start, checked out = period.end once finished.
-with source as (select * from {{ fhir_current('Encounter') }})
+{{ config(unique_key='encounter_id', pre_hook="{{ forget_changed('Encounter', 'encounter_id') }}") }}
+{% call fhir_source('Encounter', ('encounter_id', 'patient_id')) %}
 select
     res_id as encounter_id,
+    extract_seq,
     {{ fhir_ref_id('$.subject.reference', 'Patient') }} as patient_id,
     {{ fhir_string('$.status') }} as status,
     {{ fhir_string('$.class.code') }} as class_code,
@@ -16,12 +18,13 @@ select
     {{ fhir_ref_id('$.serviceProvider.reference', 'Organization') }} as organization_id,
     {{ fhir_ref_id('$.appointment[0].reference', 'Appointment') }} as appointment_id,
     {{ fhir_ref_id('$.location[0].location.reference', 'Location') }} as location_id,
-    try_cast(json_extract_string(list_filter(json_extract(resource, '$.statusHistory[*]'),
-        lambda h: json_extract_string(h, '$.status') = 'arrived')[1], '$.period.start') as timestamptz) as arrived_at,
+    {{ safe_cast(fhir_first('$.statusHistory', '$.period.start', [('$.status', '=', 'arrived')]), 'timestamptz') }}
+        as arrived_at,
     {{ fhir_instant('$.location[0].period.start') }} as roomed_at,
-    try_cast(json_extract_string(list_filter(json_extract(resource, '$.participant[*]'),
-        lambda p: json_extract_string(p, '$.period.start') is not null)[1], '$.period.start') as timestamptz) as seen_at,
+    {{ safe_cast(fhir_first('$.participant', '$.period.start', [('$.period.start', 'exists', '')]), 'timestamptz') }}
+        as seen_at,
     case when {{ fhir_string('$.status') }} = 'finished' then {{ fhir_instant('$.period.end') }} end as checked_out_at,
     {{ reject_reason([(fhir_ref_id('$.subject.reference', 'Patient') ~ ' is null', 'no subject Patient'),
         (unknown_patient(fhir_ref_id('$.subject.reference', 'Patient')), 'Patient not in the extract')]) }} as reject_reason
 from source
+{% endcall %}

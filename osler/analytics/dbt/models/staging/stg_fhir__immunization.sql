@@ -1,7 +1,9 @@
 -- Immunization, flattened.
-with source as (select * from {{ fhir_current('Immunization') }})
+{{ config(unique_key='immunization_id', pre_hook="{{ forget_changed('Immunization', 'immunization_id') }}") }}
+{% call fhir_source('Immunization', ('immunization_id', 'patient_id')) %}
 select
     res_id as immunization_id,
+    extract_seq,
     {{ fhir_ref_id('$.patient.reference', 'Patient') }} as patient_id,
     {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
     {{ fhir_string('$.status') }} as status,
@@ -13,3 +15,4 @@ select
         (unknown_patient(fhir_ref_id('$.patient.reference', 'Patient')), 'Patient not in the extract'),
         (fhir_string('$.vaccineCode.coding[0].code') ~ ' is null', 'no vaccine code')]) }} as reject_reason
 from source
+{% endcall %}

@@ -1,7 +1,9 @@
 -- Location: departments and, part of them, exam rooms (physicalType ro).
-with source as (select * from {{ fhir_current('Location') }})
+{{ config(unique_key='location_id', pre_hook="{{ forget_changed('Location', 'location_id') }}") }}
+{% call fhir_source('Location') %}
 select
     res_id as location_id,
+    extract_seq,
     {{ fhir_string('$.name') }} as name,
     {{ fhir_string('$.status') }} as status,
     coalesce({{ fhir_string('$.physicalType.coding[0].code') }} = 'ro', false) as is_room,
@@ -11,3 +13,4 @@ select
     {{ fhir_string('$.address.city') }} as city,
     {{ fhir_string('$.address.state') }} as state
 from source
+{% endcall %}

@@ -1,7 +1,9 @@
 -- Observation (results and vitals), flattened; a value is numeric, coded or text.
-with source as (select * from {{ fhir_current('Observation') }})
+{{ config(unique_key='observation_id', pre_hook="{{ forget_changed('Observation', 'observation_id') }}") }}
+{% call fhir_source('Observation', ('observation_id', 'patient_id')) %}
 select
     res_id as observation_id,
+    extract_seq,
     {{ fhir_ref_id('$.subject.reference', 'Patient') }} as patient_id,
     {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
     {{ fhir_string('$.status') }} as status,
@@ -24,3 +26,4 @@ select
         (unknown_patient(fhir_ref_id('$.subject.reference', 'Patient')), 'Patient not in the extract'),
         (fhir_string('$.code.coding[0].code') ~ ' is null', 'no code')]) }} as reject_reason
 from source
+{% endcall %}

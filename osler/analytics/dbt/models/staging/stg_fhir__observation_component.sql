@@ -1,15 +1,13 @@
 -- The components of an Observation (a blood-pressure panel's systolic and diastolic), one row each.
-with source as (select * from {{ fhir_current('Observation') }}),
-components as (
-    select res_id as observation_id, unnest(json_extract(resource, '$.component[*]')) as component,
-           generate_subscripts(json_extract(resource, '$.component[*]'), 1) as component_number
-    from source
-)
+{{ config(unique_key='observation_id', pre_hook="{{ forget_changed('Observation', 'observation_id') }}") }}
+{% call fhir_source('Observation') %}
 select
-    observation_id,
-    component_number,
-    json_extract_string(component, '$.code.coding[0].code') as code,
-    try_cast(json_extract_string(component, '$.valueQuantity.value') as double) as value_number,
-    coalesce(json_extract_string(component, '$.valueQuantity.unit'),
-             json_extract_string(component, '$.valueQuantity.code')) as value_unit
-from components
+    source.res_id as observation_id,
+    source.extract_seq,
+    cast(components.position as integer) as component_number,
+    {{ fhir_string('$.code.coding[0].code', 'components.entry') }} as code,
+    {{ fhir_decimal('$.valueQuantity.value', 'components.entry') }} as value_number,
+    coalesce({{ fhir_string('$.valueQuantity.unit', 'components.entry') }},
+             {{ fhir_string('$.valueQuantity.code', 'components.entry') }}) as value_unit
+from source, {{ fhir_elements('$.component', 'components') }}
+{% endcall %}

@@ -1,10 +1,12 @@
--- Patient, flattened: demographics and the MRN (identifier typed MR, or Osler's own MRN system).
-with source as (select * from {{ fhir_current('Patient') }})
+-- Patient, flattened: demographics, US Core race and ethnicity, and the MRN (identifier typed MR, or Osler's own
+-- MRN system).
+{{ config(unique_key='patient_id', pre_hook="{{ forget_changed('Patient', 'patient_id') }}") }}
+{% call fhir_source('Patient') %}
 select
     res_id as patient_id,
-    json_extract_string(list_filter(json_extract(resource, '$.identifier[*]'),
-        lambda i: json_extract_string(i, '$.type.coding[0].code') = 'MR'
-                  or json_extract_string(i, '$.system') = '{{ var("mrn_system") }}')[1], '$.value') as mrn,
+    extract_seq,
+    {{ fhir_first('$.identifier', '$.value', [('$.type.coding[0].code', '=', 'MR'),
+                                               ('$.system', '=', var('mrn_system'))]) }} as mrn,
     {{ fhir_string('$.name[0].family') }} as family_name,
     {{ fhir_string('$.name[0].given[0]') }} as given_name,
     {{ fhir_date('$.birthDate') }} as birth_date,
@@ -16,5 +18,12 @@ select
     {{ fhir_string('$.address[0].postalCode') }} as postal_code,
     {{ fhir_string('$.telecom[0].value') }} as phone,
     {{ fhir_string('$.maritalStatus.coding[0].code') }} as marital_status_code,
+    {#- US Core race and ethnicity: the OMB category, the first of the extension's own extensions. #}
+    {%- for name in ['race', 'ethnicity'] %}
+    {%- set url = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-' ~ name %}
+    {{ fhir_first('$.extension', '$.extension[0].valueCoding.code', [('$.url', '=', url)]) }} as {{ name }}_code,
+    {{ fhir_first('$.extension', '$.extension[0].valueCoding.display', [('$.url', '=', url)]) }} as {{ name }}_text,
+    {%- endfor %}
     last_updated
 from source
+{% endcall %}

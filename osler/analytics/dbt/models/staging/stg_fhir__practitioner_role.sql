@@ -1,7 +1,9 @@
 -- PractitionerRole (a provider's specialty at a department), flattened.
-with source as (select * from {{ fhir_current('PractitionerRole') }})
+{{ config(unique_key='practitioner_role_id', pre_hook="{{ forget_changed('PractitionerRole', 'practitioner_role_id') }}") }}
+{% call fhir_source('PractitionerRole') %}
 select
     res_id as practitioner_role_id,
+    extract_seq,
     {{ fhir_ref_id('$.practitioner.reference', 'Practitioner') }} as practitioner_id,
     {{ fhir_ref_id('$.organization.reference', 'Organization') }} as organization_id,
     {{ fhir_ref_id('$.location[0].reference', 'Location') }} as location_id,
@@ -11,3 +13,4 @@ select
     {{ reject_reason([(fhir_ref_id('$.practitioner.reference', 'Practitioner') ~ ' is null', 'no practitioner')]) }}
         as reject_reason
 from source
+{% endcall %}

@@ -1,7 +1,9 @@
 -- Procedure (performed procedures), flattened.
-with source as (select * from {{ fhir_current('Procedure') }})
+{{ config(unique_key='procedure_id', pre_hook="{{ forget_changed('Procedure', 'procedure_id') }}") }}
+{% call fhir_source('Procedure', ('procedure_id', 'patient_id')) %}
 select
     res_id as procedure_id,
+    extract_seq,
     {{ fhir_ref_id('$.subject.reference', 'Patient') }} as patient_id,
     {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
     {{ fhir_string('$.status') }} as status,
@@ -14,3 +16,4 @@ select
         (unknown_patient(fhir_ref_id('$.subject.reference', 'Patient')), 'Patient not in the extract'),
         (fhir_string('$.code.coding[0].code') ~ ' is null', 'no code')]) }} as reject_reason
 from source
+{% endcall %}

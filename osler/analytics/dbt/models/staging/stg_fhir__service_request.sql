@@ -1,7 +1,9 @@
 -- ServiceRequest (lab and procedure orders), flattened.
-with source as (select * from {{ fhir_current('ServiceRequest') }})
+{{ config(unique_key='service_request_id', pre_hook="{{ forget_changed('ServiceRequest', 'service_request_id') }}") }}
+{% call fhir_source('ServiceRequest', ('service_request_id', 'patient_id')) %}
 select
     res_id as service_request_id,
+    extract_seq,
     {{ fhir_ref_id('$.subject.reference', 'Patient') }} as patient_id,
     {{ fhir_ref_id('$.encounter.reference', 'Encounter') }} as encounter_id,
     {{ fhir_ref_id('$.requester.reference', 'Practitioner') }} as requester_id,
@@ -17,3 +19,4 @@ select
         (unknown_patient(fhir_ref_id('$.subject.reference', 'Patient')), 'Patient not in the extract'),
         (fhir_string('$.code.coding[0].code') ~ ' is null', 'no code')]) }} as reject_reason
 from source
+{% endcall %}

@@ -1,4 +1,7 @@
 -- DateDim (Caboodle): one row per calendar day (UTC) from the earliest to the latest date any fact is keyed by.
+{% set months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
+                 'November', 'December'] %}
+{% set weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] %}
 with dates as (
     select CONTACT_DATE as day from {{ ref('PAT_ENC') }}
     union all select {{ utc_date('ENC_CLOSE_TIME') }} from {{ ref('PAT_ENC') }}
@@ -11,22 +14,28 @@ with dates as (
 ),
 span as (select min(day) as first_day, max(day) as last_day from dates),
 days as (
-    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as day
-    from span
-    where first_day is not null
+    select cast(series.day as date) as day
+    from span, generate_series(cast(span.first_day as timestamp), cast(span.last_day as timestamp),
+                               interval '1 day') as series(day)
+    where span.first_day is not null
+),
+calendar as (
+    select day, cast(extract(isoyear from day) as integer) as iso_year, cast(extract(week from day) as integer) as iso_week,
+           cast(extract(isodow from day) as integer) as iso_weekday, cast(extract(month from day) as integer) as month
+    from days
 )
 select
     {{ date_key('day') }} as DateKey,
     day as Date,
-    year(day) as Year,
-    quarter(day) as Quarter,
-    month(day) as Month,
-    monthname(day) as MonthName,
-    isoyear(day) as IsoYear,
-    week(day) as IsoWeek,
-    strftime(day, '%G-W%V') as IsoWeekName,
+    cast(extract(year from day) as integer) as Year,
+    cast(extract(quarter from day) as integer) as Quarter,
+    month as Month,
+    case month {% for name in months %}when {{ loop.index }} then '{{ name }}' {% endfor %}end as MonthName,
+    iso_year as IsoYear,
+    iso_week as IsoWeek,
+    cast(iso_year as varchar) || '-W' || lpad(cast(iso_week as varchar), 2, '0') as IsoWeekName,
     cast(date_trunc('week', day) as date) as WeekStartDate,
-    isodow(day) as DayOfWeek,
-    dayname(day) as DayName,
-    isodow(day) >= 6 as IsWeekend
-from days
+    iso_weekday as DayOfWeek,
+    case iso_weekday {% for name in weekdays %}when {{ loop.index }} then '{{ name }}' {% endfor %}end as DayName,
+    iso_weekday >= 6 as IsWeekend
+from calendar

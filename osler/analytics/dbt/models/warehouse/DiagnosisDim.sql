@@ -8,7 +8,7 @@ select
     end as CodeSet,
     code_system as CodeSystem,
     code as Code,
-    mode(code_text) as Name
+    mode() within group (order by code_text) as Name
 from {{ ref('stg_fhir__condition') }}
 where reject_reason is null
 group by code_system, code

@@ -1,9 +1,11 @@
 -- LabComponentResultFact (Caboodle): one row per lab result component — a laboratory Observation or one
 -- filed under an order — with value, unit, flag, reference range, and the minutes from order to result.
 with lines as (
-    select OBSERVATION_ID as observation_id, ORDER_PROC_ID as order_id
-    from {{ ref('ORDER_RESULTS') }}
-    qualify row_number() over (partition by OBSERVATION_ID order by ORDER_PROC_ID, LINE) = 1
+    select observation_id, order_id
+    from (select OBSERVATION_ID as observation_id, ORDER_PROC_ID as order_id,
+                 row_number() over (partition by OBSERVATION_ID order by ORDER_PROC_ID, LINE) as nth
+          from {{ ref('ORDER_RESULTS') }}) as filed
+    where nth = 1
 ),
 results as (
     select o.*, lines.order_id

@@ -2,22 +2,30 @@
 -- address city/state/postal code, sex, marital status) changed between extracted versions; ranges are
 -- [StartDate, EndDate) by UTC day, the last one open (9999-12-31) and current. Several changes on one day
 -- keep the day's last state. MRN, birth and death dates are type-1: every row shows the current value.
+{% set tracked = ['family_name', 'given_name', 'city', 'state', 'postal_code', 'gender', 'marital_status_code'] %}
 with versions as (
     select
-        patient_id, version, {{ utc_date('last_updated') }} as changed_on,
-        {'family': family_name, 'given': given_name, 'city': city, 'state': state, 'postal': postal_code,
-         'gender': gender, 'marital': marital_status_code} as tracked,
-        family_name, given_name, city, state, postal_code, gender, marital_status_code
+        patient_id, version, {{ utc_date('last_updated') }} as changed_on, {{ tracked | join(', ') }},
+        row_number() over (partition by patient_id, {{ utc_date('last_updated') }} order by version desc) as nth_of_day
     from {{ ref('stg_fhir__patient_version') }}
     where patient_id in (select patient_id from {{ ref('stg_fhir__patient') }})
 ),
-end_of_day as (  -- the last version of each day
-    select * from versions
-    qualify row_number() over (partition by patient_id, changed_on order by version desc) = 1
+end_of_day as (  -- the last version of each day, beside the day before's
+    select
+        *,
+        row_number() over (partition by patient_id order by changed_on) as day_number
+        {%- for column in tracked %},
+        lag({{ column }}) over (partition by patient_id order by changed_on) as previous_{{ column }}
+        {%- endfor %}
+    from versions
+    where nth_of_day = 1
 ),
 changes as (  -- the days a tracked attribute changed
     select * from end_of_day
-    qualify tracked is distinct from lag(tracked) over (partition by patient_id order by changed_on)
+    where day_number = 1
+    {%- for column in tracked %}
+       or {{ column }} is distinct from previous_{{ column }}
+    {%- endfor %}
 ),
 ranges as (
     select *, coalesce(lead(changed_on) over (partition by patient_id order by changed_on), date '9999-12-31')
