@@ -5,7 +5,9 @@ reading. They understand only the tiny documents ``dme_pdf`` writes (``Label: va
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from dataclasses import dataclass, field
 
 from fpdf import FPDF
@@ -14,6 +16,11 @@ from pypdf.errors import PdfReadError
 
 from osler.dme.model import Decision, Document, DocumentKind, ExtractedField, Missing, OrderCase, Page, Provenance
 from osler.dme.pipeline.stages import Stages
+
+
+# Seconds each document takes to read, for tests that need work to last long enough for a second worker to
+# start and share it (reading here is otherwise near-instant).
+READ_DELAY_S = float(os.environ.get("OSLER_TEST_STAND_IN_READ_DELAY_S", "0"))
 
 
 class StandInUnreadable(Exception):
@@ -32,6 +39,7 @@ def dme_pdf(title: str, lines: dict[str, str]) -> bytes:
 
 
 def read_pages(pdf: bytes, *, document: str, ocr_processes: int = 1) -> list[Page]:
+    time.sleep(READ_DELAY_S)
     try:
         reader = PdfReader(io.BytesIO(pdf))
         if reader.is_encrypted:

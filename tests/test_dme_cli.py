@@ -69,6 +69,7 @@ runner = CliRunner()
     (["run", "--once"], {"OSLER_DME_FAX_FOLDER": ""}, "no source configured"),
     (["run", "--once"], {"OSLER_DME_OUTPUT_FOLDER": ""}, "no destination configured"),
     (["evaluate", "--corpus", "/nonexistent"], {}, "holds no labelled corpus"),
+    (["review", "--reject"], {}, "no DME pipeline has run under"),
 ])
 def test_user_mistakes_are_one_line_and_exit_non_zero(tmp_path: Path, env: dict[str, str], args: list[str],
                                                         extra_env: dict[str, str], message: str) -> None:
@@ -85,3 +86,33 @@ def test_show_and_replay_need_a_known_order(tmp_path: Path, env: dict[str, str])
     unknown = runner.invoke(app, ["dme", "show", "feedface"], env=env)
     assert unknown.exit_code == 1 and "no order 'feedface'" in unknown.output
     assert runner.invoke(app, ["dme", "replay", "feedface"], env=env).exit_code == 1
+
+
+def test_review_lists_a_waiting_document_and_a_person_attaches_it(tmp_path: Path, env: dict[str, str]) -> None:
+    env = {**os.environ, **env, "COLUMNS": "250"}  # the queue table on one line per document
+    fax = tmp_path / "fax"
+    fax.mkdir()
+    (fax / "order.pdf").write_bytes(dme_pdf("DME ORDER", {"Patient": "Doe, Jane", "DOB": "1950-01-01",
+                                                          "HCPCS": "E0601"}))
+    # The birth date read off the study disagrees with the order's: no certain match, a person decides.
+    (fax / "study.pdf").write_bytes(dme_pdf("SLEEP STUDY", {"Patient": "Doe, Jane", "DOB": "1950-01-07",
+                                                            "AHI": "31"}))
+    assert osler(env, "run", "--once").returncode == 0
+    record_path = next((tmp_path / "out").glob("*.json"))
+    order_key = json.loads(record_path.read_text())["key"]
+    assert json.loads(record_path.read_text())["decision"]["status"] == "missing"
+
+    listed = osler(env, "review")
+    assert listed.returncode == 0, listed.stderr
+    assert "study.pdf" in listed.stdout and "sleep_study" in listed.stdout
+    assert order_key[:16] in listed.stdout and "birth date differs" in listed.stdout
+
+    assert "give --attach ORDER or --reject, not both" in osler(env, "review", "study.pdf", "--attach", order_key,
+                                                                 "--reject").stderr
+    attached = osler(env, "review", "study.pdf", "--attach", order_key)
+    assert attached.returncode == 0, attached.stderr
+    assert f"attached to {order_key}: qualified; delivered" in attached.stdout
+    assert json.loads(record_path.read_text())["decision"]["status"] == "qualified"  # decided and delivered again
+    assert "no document waits for a person" in osler(env, "review").stdout
+    gone = osler(env, "review", "study.pdf", "--reject")
+    assert gone.returncode == 1 and "no document 'study.pdf' waits for a person" in gone.stderr

@@ -12,7 +12,7 @@ from datasketch import MinHash
 from osler.dme.dedupe import Deduper, fingerprint, jaccard
 from osler.dme.dedupe.fingerprint import lsh_bands, normalize_text
 from osler.dme.model import DocumentKind
-from tests.dme_documents import OTHER_PATIENT, PATIENT, cpap_order, document, prose, sleep_study
+from tests.dme_documents import OTHER_PATIENT, PATIENT, cpap_order, document, office_note, prose, sleep_study
 
 ORDER_TEXT = prose(1)
 
@@ -149,10 +149,67 @@ def test_same_words_other_kind_or_other_results_are_unique():
     assert deduper.check(order(rescan(ORDER_TEXT, 2))).verdict == "unique"
 
 
-def test_a_copy_that_says_more_than_the_kept_one_is_kept():
+def test_a_copy_that_says_more_than_the_kept_one_is_a_richer_repeat():
     deduper = Deduper()
-    deduper.add(_with_text(sleep_study(None), ORDER_TEXT))
-    assert deduper.check(_with_text(sleep_study(22.0), rescan(ORDER_TEXT, 2))).verdict == "unique"
+    kept = _with_text(sleep_study(None), ORDER_TEXT)
+    deduper.add(kept)
+    verdict = deduper.check(_with_text(sleep_study(22.0), rescan(ORDER_TEXT, 2)))
+    assert (verdict.verdict, verdict.of, verdict.richer) == ("near", kept.sha256, ("sleep_study",))
+
+
+def test_a_rescan_that_lost_a_diagnosis_and_misread_the_mbi_is_a_near_duplicate():
+    deduper = Deduper()
+    first = office_note(diagnoses=["G47.33", "E66.01"])
+    first = _with_text(first, ORDER_TEXT)
+    deduper.add(first)
+    garbled = _with_text(office_note(diagnoses=["G47.33"], mbi="1EG4TESMK73"),  # S read for 5
+                         rescan(ORDER_TEXT, 7, rate=0.2))
+    verdict = deduper.check(garbled)
+    assert (verdict.verdict, verdict.of, verdict.richer) == ("near", first.sha256, ())
+
+
+def test_another_visit_date_is_another_document_even_when_the_words_agree():
+    deduper = Deduper()
+    deduper.add(_with_text(office_note(), ORDER_TEXT))
+    later = office_note(face_to_face={"date": "2025-06-01", "symptoms": ["snoring"], "comorbidities": []})
+    assert deduper.check(_with_text(later, rescan(ORDER_TEXT, 7))).verdict == "unique"
+
+
+def test_an_order_date_the_copy_only_writes_still_makes_it_a_copy():
+    deduper = Deduper()
+    first = order(ORDER_TEXT + " signed 03/20/2025")
+    deduper.add(first)
+    lost_date = order(rescan(ORDER_TEXT, 7, rate=0.2) + " signed 03/20/2025", order_date=None)
+    assert (deduper.check(lost_date).verdict, deduper.check(lost_date).of) == ("near", first.sha256)
+    unwritten = order(rescan(ORDER_TEXT, 7, rate=0.2), order_date=None)
+    assert deduper.check(unwritten).verdict == "unique"  # a copy cannot be told from a version: kept
+
+
+def test_an_order_marked_amended_supersedes_even_on_the_same_date():
+    deduper = Deduper()
+    first = order()
+    deduper.add(first)
+    marked = order("AMENDED ORDER " + rescan(ORDER_TEXT, 7))
+    assert (deduper.check(marked).verdict, deduper.check(marked).of) == ("supersedes", first.sha256)
+    newer = Deduper()
+    newer.add(marked)
+    assert (newer.check(first).verdict, newer.check(first).of) == ("superseded", marked.sha256)
+
+
+def test_an_amendment_on_another_form_supersedes_by_patient_and_item():
+    deduper = Deduper()
+    first = order()
+    deduper.add(first)
+    other_form = order(prose(3), order_date="2025-04-01")
+    assert jaccard(fingerprint(other_form.text).vocabulary, fingerprint(first.text).vocabulary) < 0.5
+    assert (deduper.check(other_form).verdict, deduper.check(other_form).of) == ("supersedes", first.sha256)
+
+
+def test_a_name_alone_never_makes_a_later_order_an_amendment():
+    deduper = Deduper()
+    deduper.add(order(birth_date=None, mbi=None, mrn=None))
+    later = order(rescan(ORDER_TEXT, 7), order_date="2025-04-01", birth_date=None, mbi=None, mrn=None)
+    assert deduper.check(later).verdict == "unique"
 
 
 def test_without_patient_identity_nothing_is_dropped_as_near():

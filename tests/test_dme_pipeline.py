@@ -320,7 +320,7 @@ def test_two_workers_share_one_postgresql_queue(tmp_path: Path, postgres_cluster
     env = {**os.environ, "OSLER_HOME": str(tmp_path), "OSLER_DME_FAX_FOLDER": str(tmp_path / "fax"),
            "OSLER_DME_OUTPUT_FOLDER": str(tmp_path / "out"), "OSLER_DME_CSV_PATH": str(tmp_path / "billing.csv"),
            "OSLER_DME_STAGES": STAND_INS, "OSLER_DME_CASE_DEADLINE_HOURS": "0", "OSLER_DME_DATABASE_URL": url,
-           "OSLER_DME_CONCURRENCY": "2"}
+           "OSLER_DME_CONCURRENCY": "2", "OSLER_TEST_STAND_IN_READ_DELAY_S": "0.25"}
     workers = [subprocess.Popen([sys.executable, "-m", "osler.cli", "dme", "run", "--once"], cwd=REPO,
                                 env={**env, "OSLER_DME_EXECUTOR_ID": f"worker-{n}"}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True) for n in range(2)]

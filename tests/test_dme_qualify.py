@@ -157,6 +157,28 @@ def test_supplies_ride_on_the_cpap_rules():
     assert codes(decide(case_of(supplies, office_note()))) == ["sleep-study"]
 
 
+def test_supplies_beyond_their_replacement_schedule_are_reported():
+    three_months = [{"hcpcs": "A7038", "quantity": 6}, {"hcpcs": "A7030", "quantity": 1},
+                    {"hcpcs": "A7035", "quantity": 1}]
+    assert decide(case_of(cpap_order(items=three_months), office_note(), sleep_study())).status == "qualified"
+    too_many = [{"hcpcs": "A7038", "quantity": 8}, {"hcpcs": "A7030", "quantity": 2},
+                {"hcpcs": "A7037", "quantity": 1}]
+    decision = decide(case_of(cpap_order(items=too_many), office_note(), sleep_study()))
+    assert codes(decision) == ["supply-quantity"]
+    text = message(decision, "supply-quantity")
+    assert "A7038 x 8 (usually 2 per 1 month, at most 6 at once)" in text
+    assert "A7030 x 2 (usually 1 per 3 months, at most 1 at once)" in text
+    assert "A7037" not in text
+
+
+def test_too_few_events_fail_even_when_the_recording_time_is_not_stated():
+    few = sleep_study(16.0, study={"recording_hours": None, "total_events": 21})
+    assert codes(decide(case_of(cpap_order(), office_note(), few))) == ["sleep-study-events"]
+    # two hours or more recorded meets the rule whatever the count reads (a misread count does not undo it)
+    long_enough = sleep_study(16.0, study={"recording_hours": 6.5, "total_events": 21})
+    assert decide(case_of(cpap_order(), office_note(), long_enough)).status == "qualified"
+
+
 # --------------------------------------------------------------------------------------- bilevel
 
 

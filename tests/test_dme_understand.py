@@ -15,6 +15,7 @@ import pytest
 
 from osler.dme.model import Document, DocumentKind, Page
 from osler.dme.understand import classify, extract, normalize_text
+from osler.dme.understand.labels import repair_labels
 from osler.dme.understand.llm import LlmSettings, extract_checked
 from osler.dme.understand.validators import valid_mbi, valid_npi
 
@@ -24,6 +25,11 @@ SHA = "ab" * 32
 def document(*pages: str, kind: DocumentKind | None = None) -> Document:
     return Document(SHA, "test", "test.pdf", "application/pdf",
                     [Page(number, text, "text-layer") for number, text in enumerate(pages, 1)], kind=kind)
+
+
+def ocr_document(text: str, kind: DocumentKind | None = None) -> Document:
+    """A one-page document read by OCR (confidence 88)."""
+    return Document(SHA, "test", "test.pdf", "application/pdf", [Page(1, text, "ocr", 88.0)], kind=kind)
 
 
 def assert_quotes_page(doc: Document, fields: dict[str, Any]) -> None:
@@ -76,12 +82,22 @@ CLASSIFICATION_CASES = [
      "Assessment & Plan: suspect OSA; home study"),
     (DocumentKind.OFFICE_NOTE, "SUBJECTIVE: returns for follow-up visit.\nOBJECTIVE: BP 150/90\n"
      "IMPRESSION: OSA likely\nPLAN: PSG"),
+    # a fax machine's header lines do not push the title out of the title area
+    (DocumentKind.OFFICE_NOTE, "TO: Keystone PAGE 1/1\n02/23/2025 09:09 FROM: Northgate (209-823-5957) TO: Keystone\n\n"
+     "Prairie Health Partners\n6078 Harbor Blvd\nPhone (896) 278-1540\nFacility NPI: 1891095238\n\n"
+     "RE: Progress Note\nThis concerns OYELARAN, MEI. Date of birth 04-19-1949. Seen in clinic on 01-21-2025.\n"
+     "To whom it may concern:\nPatient presents for evaluation of suspected sleep apnea. Reports morning headaches."
+     "\ncoronary artery disease, GERD, hypothyroidism.\nVitals: BP 140/83, HR 60, BMI 44.5.\n"
+     "Diagnoses: G47.33 Obstructive sleep apnea; I10 Essential hypertension\n"
+     "Schedule diagnostic sleep study, then PAP if indicated."),
     (DocumentKind.SLEEP_STUDY, "Diagnostic Polysomnogram — Interpretation\nSleep efficiency 81%. REM latency 95 min."
      "\nApnea-hypopnea index 31.2/h; arousal index 40."),
     (DocumentKind.SLEEP_STUDY, "WatchPAT Home Study Results\npAHI 17 ; pRDI 22 ; ODI 15\nValid sleep time 5 h 40 min"),
     (DocumentKind.OXYGEN_TEST, "Ambulatory Oximetry (Walk Test)\nRoom air at rest: SpO2 94 %\n"
      "Room air walking: SpO2 85 % after 2 minutes\nOn 3 LPM walking: 93 %"),
     (DocumentKind.OXYGEN_TEST, "ABG — arterial sample drawn on room air\npH 7.41  PaCO2 44  PaO2 53 mmHg  HCO3 27"),
+    (DocumentKind.OXYGEN_TEST, "Riverbend Family Medicine\nResting Pulse Oximetry\nName: Mei Novak\n"
+     "Study Date: 03-29-2025\nResults\nSpO2 at rest on room air: 83%"),
     (DocumentKind.ENCOUNTER_SUMMARY, "Hospital Discharge Summary\nAdmission date 1/2/2025  Discharge date 1/6/2025\n"
      "Hospital course: COPD exacerbation, hypoxemic on room air.\nDischarge medications: see list"),
     (DocumentKind.ENCOUNTER_SUMMARY, "Transition of Care Record\nEncounter type: inpatient\nLength of stay 4 days\n"
@@ -237,6 +253,114 @@ def test_oxygen_test_takes_the_qualifying_room_air_reading() -> None:
     abg = extract(document("Arterial blood gas, collected 4/1/2025 on room air at rest\npH 7.38 PaCO2 47 PaO2 54",
                            kind=DocumentKind.OXYGEN_TEST))["oxygen_test"].value
     assert abg["pao2"] == 54 and abg["spo2"] is None and abg["condition"] == "rest"
+
+
+def test_oxygen_readings_are_judged_in_their_own_sentence() -> None:
+    prose = document("Ambulatory Oximetry Study\nTested on 25-Nov-2025.\nAt rest; Oxygen room air; SpO2 93%. "
+                     "During exercise; Oxygen room air; SpO2\n86%. During exercise; Oxygen 2 L/min; SpO2 93%.",
+                     kind=DocumentKind.OXYGEN_TEST)
+    assert extract(prose)["oxygen_test"].value == {"date": "2025-11-25", "spo2": 86, "pao2": None,
+                                                   "condition": "exercise"}
+    # nothing qualifies: the walk test's walking reading, not its lower resting baseline
+    walk = document("Exercise Oximetry  Test Date: 02/13/2025\nCondition Oxygen SpO2\nAt rest room air 92%\n"
+                    "During exercise room air 94%\nDuring exercise 2 L/min 95%", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(walk)["oxygen_test"].value == {"date": "2025-02-13", "spo2": 94, "pao2": None,
+                                                  "condition": "exercise"}
+
+
+def test_sleep_study_index_on_a_wrapped_line_and_an_ocr_decimal() -> None:
+    rdi = document("Home Sleep Test\nStudy performed 11-08-2025. Respiratory index: RDI\n5.7 events/hr. "
+                   "Supine AHI: 8.", kind=DocumentKind.SLEEP_STUDY)
+    assert (extract(rdi)["sleep_study"].value["ahi"], extract(rdi)["sleep_study"].value["rdi"]) == (None, 5.7)
+    cell = document("HST report\nResult:\nrespiratory disturbance\nindex: 21.5/h\nSupine AHI: 30.1",
+                    kind=DocumentKind.SLEEP_STUDY)
+    assert (extract(cell)["sleep_study"].value["ahi"], extract(cell)["sleep_study"].value["rdi"]) == (None, 21.5)
+    ocr = document("Sleep study. Respiratory index: apnea-hypopnea index: 41 .8/h.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(ocr)["sleep_study"].value["ahi"] == 41.8
+
+
+def test_names_and_payers_that_wrap_onto_the_next_line() -> None:
+    letter = document("Sunrise Sleep & Lung Center\nHome Sleep Apnea Test Report\n"
+                      "This concerns Yolanda Iverson. Date of birth 05/15/1954. Study performed 03/27/2025. Referred "
+                      "by Dr.\nGloria Hollister. Interpreting physician: Hazel Rasmussen, M.D., NPI 2717512174.",
+                      kind=DocumentKind.SLEEP_STUDY)
+    fields = extract(letter)
+    assert fields["prescriber_name"].value == {"family": "Hollister", "given": "Gloria"}
+    assert "prescriber_npi" not in fields  # the interpreting physician's NPI is not the prescriber's
+    grid = document("Physician Order for Home Medical Equipment\nBeneficiary Name:\nMargaret J.\nAbernathy\n"
+                    "Treating\nPractitioner:\nDr. Dmitri\nValenzuela\nPrimary insurance is\nMedicare.\n"
+                    "Dear colleague,", kind=DocumentKind.DME_ORDER)
+    fields = extract(grid)
+    assert fields["patient_name"].value == {"family": "Abernathy", "given": "Margaret"}
+    assert fields["prescriber_name"].value == {"family": "Valenzuela", "given": "Dmitri"}
+    assert fields["payer"].value == "Medicare"
+    assert_quotes_page(grid, fields)
+
+
+def test_ocr_misreadings_of_labels_names_and_identifiers() -> None:
+    order = ocr_document((
+        "Detailed Written Order\nField Value\nNanie: OYELARAN, MEl\nDate of. Blrth: 05 April 1946\n"
+        "Medicare #: 2NW4FMO0JD36\nOrdered by Dr. Rufus Kaminski. NPI_2638102246."), kind=DocumentKind.DME_ORDER)
+    fields = extract(order)
+    assert fields["patient_name"].value == {"family": "Oyelaran", "given": "Mei"}
+    assert fields["birth_date"].value == "1946-04-05"
+    assert fields["mbi"].value == "2NW4FM0JD36"  # one of a doubled "O0" dropped
+    assert fields["prescriber_npi"].value == "2638102246"
+    assert_quotes_page(order, fields)
+
+
+def test_ocr_punctuation_in_names_dates_codes_and_rows() -> None:
+    order = ocr_document((
+        "DME PRESCRIPTION\n1. NAME: FITZGERALD. LLOYD Birth Date: December 28. 1952\n"
+        "HCPCS Description Qty Settings / Instructions\n"
+        "E0801 Continuous positive airway pressure (CPAP) device, auto-titrating range 8 to 14 cm H20\n"
+        "A7038 Filter, disposable 2:\nDx: G47:33 Obstructive sleep apnea; chronic respiratory failure (J96.1 1)\n"
+        "9. PRESCRIBER: Farquhar. Kwame M.D.\n10. INDIVIDUAL NPIL: 2877126880"), kind=DocumentKind.DME_ORDER)
+    fields = extract(order)
+    assert fields["patient_name"].value == {"family": "Fitzgerald", "given": "Lloyd"}
+    assert fields["birth_date"].value == "1952-12-28"
+    # a device code with one digit misread is the device its row names; the filter's quantity ends its row
+    assert [(item["hcpcs"], item["quantity"]) for item in fields["items"].value] == [("E0601", 1), ("A7038", 2)]
+    assert fields["items"].value[0]["settings"] == {"pressure_min": 8, "pressure_max": 14}
+    assert fields["diagnoses"].value == ["G47.33", "J96.11"]
+    assert fields["prescriber_name"].value == {"family": "Farquhar", "given": "Kwame"}
+    assert fields["prescriber_npi"].value == "2877126880"
+
+
+@pytest.mark.parametrize(("text", "name", "birth"), [
+    ("This concerns Wojcik,\nIngrid. Born Sep 7, 1950.", {"family": "Wojcik", "given": "Ingrid"}, "1950-09-07"),
+    ("Patient! SANDOVAL, EVELYN. DOB April 5, 1951.", {"family": "Sandoval", "given": "Evelyn"}, "1951-04-05"),
+    ("Pt Naine: Joan T. Rasmussen DOB: \u00a9 17-Apr-1955", {"family": "Rasmussen", "given": "Joan"}, "1955-04-17"),
+    ("Beneficiary: CASTELLANOS, WENDELL DOB (mm/dd/yyyy): 07 March\u2019 1952",
+     {"family": "Castellanos", "given": "Wendell"}, "1952-03-07"),
+    ("This concerns Vernon E, Kowalczyk. Born February 22; 1939.", {"family": "Kowalczyk", "given": "Vernon"},
+     "1939-02-22"),
+])
+def test_identity_survives_ocr_punctuation(text: str, name: dict[str, str], birth: str) -> None:
+    fields = extract(Document(SHA, "test", "test.pdf", "application/pdf", [Page(1, text, "ocr", 85.0)],
+                              kind=DocumentKind.OFFICE_NOTE))
+    assert (fields["patient_name"].value, fields["birth_date"].value) == (name, birth)
+
+
+def test_item_quantities_come_from_their_own_row() -> None:
+    table = document("DWO\nHCPCS Description Qty\nA7035 Headgear 1\nA7037 Tubing 1\n5. ICD-10-CM: G47.33\n"
+                     "6. CHART #: 23", kind=DocumentKind.DME_ORDER)
+    assert [item["quantity"] for item in extract(table)["items"].value] == [1, 1]  # not the chart number below
+    prose = document("DWO\nA7030 Full face mask, quantity 1. A7038 Filter, disposable, quantity\n2. Length of need: "
+                     "99 months", kind=DocumentKind.DME_ORDER)
+    assert [item["quantity"] for item in extract(prose)["items"].value] == [1, 2]
+
+
+def test_a_misread_title_still_classifies() -> None:
+    summary = ocr_document(
+        "Bayou Cardiopulmonary\nVisit Simmary\nPatient: Harold Jablonski\nBirth Date: 21-Aug-1958\n"
+        "Attending: Baptiste, Rufus MD\nActive Problems\nDx: I50.9 Heart failure")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
+
+
+def test_labels_are_repaired_in_place() -> None:
+    text = "Nanie: Jo Doe\nDate of Blrth: 1/2/1950\nThe patient said: fine"
+    assert repair_labels(text) == "Name : Jo Doe\nDate of Birth: 1/2/1950\nThe patient said: fine"
 
 
 def test_non_dme_documents_carry_no_order_fields() -> None:

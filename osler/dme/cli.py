@@ -1,8 +1,9 @@
 """``osler dme …`` — run the DME order-intake pipeline and look at what it did.
 
 ``run`` is a worker plus the poller (``--once``: process what the sources hold now, then exit);
-``status``, ``show``, ``quarantine`` read the ledger; ``replay`` re-runs an order from its cached files
-and delivers again only if the result changed; ``demo`` seeds an Osler server with orders and a fax
+``status``, ``show``, ``quarantine`` read the ledger; ``review`` lists the documents waiting for a
+person with their candidate orders and applies a person's answer; ``replay`` re-runs an order from its
+cached files and delivers again only if the result changed; ``demo`` seeds an Osler server with orders and a fax
 folder with faxes and runs the pipeline once; ``evaluate`` scores the pipeline on the synthetic corpus.
 A user mistake ends in one clear line and a non-zero exit.
 """
@@ -22,6 +23,7 @@ from osler.dme.config import DmeSettings, load_dme_settings
 
 if TYPE_CHECKING:
     from osler.dme.pipeline.ledger import Ledger
+    from osler.dme.pipeline.review import Waiting
     from osler.dme.pipeline.runner import Counts, Worker
 
 dme_app = typer.Typer(help="DME order intake: sources → documents → decision → delivered packet.",
@@ -198,6 +200,71 @@ def replay(order: str = typer.Argument(..., help="Order key, or its end.")) -> N
     finally:
         worker.stop()
     out.print(f"{key}: {outcome}", highlight=False)
+
+
+@dme_app.command("review")
+def review_queue(
+    document: str = typer.Argument(None, help="A waiting document: its sha256 (or a prefix) or file name."),
+    attach: str = typer.Option(None, "--attach", help="Attach it to this order (key or its end); decide again."),
+    reject: bool = typer.Option(False, "--reject", help="Reject it: never matched again."),
+) -> None:
+    """The documents waiting for a person, with the orders they might belong to and their scores; with a
+    document and --attach ORDER or --reject, resolve it."""
+    from osler.dme.pipeline import review
+
+    settings = settings_or_fail()
+    ledger = _ledger(settings)
+    waiting = review.queue(ledger)
+    if document is None:
+        ledger.close()
+        if attach or reject:
+            fail("name the document to resolve: osler dme review DOCUMENT --attach ORDER | --reject")
+        _print_queue(waiting)
+        return
+    named = review.find(waiting, document)
+    if len(named) != 1:
+        ledger.close()
+        fail(f"no document {document!r} waits for a person: see `osler dme review`" if not named else
+             f"{document!r} names {len(named)} waiting documents; give more of the sha256")
+    if attach and reject:
+        ledger.close()
+        fail("give --attach ORDER or --reject, not both")
+    order_key = _one_order(ledger, attach) if attach else None
+    ledger.close()
+    if not (attach or reject):
+        _print_queue(named)
+        return
+    out.print(_resolve(settings, named[0].doc_key, order_key), highlight=False)
+
+
+def _print_queue(waiting: list[Waiting]) -> None:
+    if not waiting:
+        out.print("no document waits for a person")
+        return
+    table = Table("document", "file", "kind", "waiting since", "why", "candidate orders (score)")
+    for item in waiting:
+        shown = "\n".join(f"{c.case_key} ({c.score:.2f}{', certain' if c.certain else ''}"
+                          f"{'; ' + ', '.join(c.conflicts) if c.conflicts else ''})" for c in item.candidates)
+        table.add_row(item.document.sha256[:12], item.document.filename,
+                      item.document.kind.value if item.document.kind else "?",
+                      time.strftime("%Y-%m-%d %H:%M", time.gmtime(item.arrived_at)), item.why, shown or "none")
+    out.print(table)
+
+
+def _resolve(settings: DmeSettings, doc_key: str, order_key: str | None) -> str:
+    from dbos import DBOS, SetWorkflowID
+
+    from osler.dme.pipeline import workflows
+
+    worker = _start_worker(settings)
+    try:
+        with SetWorkflowID(f"review:{doc_key}:{time.time():.3f}"):
+            return str(DBOS.start_workflow(workflows.review, doc_key, order_key).get_result())
+    except ValueError as error:  # the review's own refusal (the order is superseded…): one line
+        fail(str(error))
+        raise  # unreachable: fail exits
+    finally:
+        worker.stop()
 
 
 @dme_app.command("quarantine")

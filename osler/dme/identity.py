@@ -1,6 +1,7 @@
 """Patient and order identity as the deduper and the matcher compare it: names (typos, "Last, First" vs
 "First Last"), birth dates (exact or day/month transposed), identifiers (MBI, MRN, NPI) written with
-or without separators, and order items. Pure functions over the field values of ``osler.dme.model``.
+or without separators or read by OCR with a letter for a digit, and order items. Pure functions over the
+field values of ``osler.dme.model``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from datetime import date
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 NAME_SAME = 92.0  # rapidfuzz ratio at or above which two written names are one name
 NAME_TYPO = 85.0  # …a typo of one name; below this two names belong to two people
+# The letters OCR reads for digits (and the reverse): an identifier compared with these folded to digits
+# agrees with its copy whichever way a glyph was read.
+_LOOKALIKES = str.maketrans("OQDILSBZG", "001115826")
 
 
 def _letters(text: str) -> str:
@@ -50,6 +55,36 @@ def identifier(value: Any) -> str | None:
         return None
     cleaned = re.sub(r"[^0-9A-Za-z]", "", str(value)).upper()
     return cleaned or None
+
+
+def folded_identifier(value: Any) -> str | None:
+    """An identifier with OCR's look-alike letters read as digits: ``7TD5QT0MP85`` and ``7TDSOTOMP85`` fold
+    alike. For comparing and indexing only, never for showing."""
+    found = identifier(value)
+    return found.translate(_LOOKALIKES) if found else None
+
+
+def identifiers_agree(first: Any, second: Any) -> bool | None:
+    """``True``: one identifier, look-alike glyphs aside; ``False``: two identifiers; ``None``: one is unknown,
+    or they are one character apart — an OCR slip as likely as another person, so evidence neither way."""
+    first_folded, second_folded = folded_identifier(first), folded_identifier(second)
+    if not first_folded or not second_folded:
+        return None
+    if first_folded == second_folded:
+        return True
+    return None if Levenshtein.distance(first_folded, second_folded) <= 1 else False
+
+
+def birth_dates_agree(first: Any, second: Any) -> bool | None:
+    """As ``identifiers_agree``, for birth dates: one misread digit or day and month swapped is no evidence
+    either way."""
+    first_date, second_date = parse_date(first), parse_date(second)
+    if first_date is None or second_date is None:
+        return None
+    if first_date == second_date:
+        return True
+    one_digit = Levenshtein.distance(first_date.isoformat(), second_date.isoformat()) <= 1
+    return None if one_digit or dates_transposed(first_date, second_date) else False
 
 
 def parse_date(value: Any) -> date | None:

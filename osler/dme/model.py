@@ -168,14 +168,17 @@ class OrderCase:
     fields: dict[str, ExtractedField] = field(default_factory=dict)  # the case's merged view
     decision: Decision | None = None
     superseded_by: str | None = None  # an amended order's key replaces this one
+    supersedes: str | None = None  # this amended order replaces that order (delivered or not)
 
     def as_json(self) -> dict[str, Any]:
         return {"key": self.key, "source": self.source, "documents": [d.as_json() for d in self.documents],
                 "fields": {name: f.as_json() for name, f in self.fields.items()},
-                "decision": self.decision.as_json() if self.decision else None, "superseded_by": self.superseded_by}
+                "decision": self.decision.as_json() if self.decision else None, "superseded_by": self.superseded_by,
+                "supersedes": self.supersedes}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderCase:
         return cls(data["key"], data["source"], [Document.from_json(d) for d in data.get("documents", [])],
                    {name: ExtractedField.from_json(f) for name, f in data.get("fields", {}).items()},
-                   Decision.from_json(data["decision"]) if data.get("decision") else None, data.get("superseded_by"))
+                   Decision.from_json(data["decision"]) if data.get("decision") else None, data.get("superseded_by"),
+                   data.get("supersedes"))

@@ -2,18 +2,21 @@
 MinHash LSH and patient, answering for a new document whether it is new, an exact or near repeat of one
 already kept, or an amended order that replaces (or is replaced by) one.
 
-Near repeats are found two ways, and dropped only when the key fields agree (``keys.compare``):
+Candidates are found two ways, and judged by their key fields (``keys.compare``):
 
 * by their words: word 3-shingle Jaccard ≥ ``threshold`` (0.85), proposed by the LSH — a re-sent or
   lightly re-scanned document;
-* by their patient: a kept document of the same kind and patient (same MBI, MRN, or birth date and
-  initial) whose
-  vocabulary (word-set Jaccard) is ≥ ``RESCAN_SIMILARITY``. OCR of a skewed, speckled fax garbles one
-  word in a few, which breaks three shingles each: measured on the synthetic corpus, re-scans of one
-  document score 0.23-0.79 on shingles but 0.45-0.88 on vocabulary, while the same kind of document
-  for two patients scores at most 0.39. This way also needs a content field stated by both and equal
-  (a study's results, an order's items…), and an amendment found this way a vocabulary
-  ≥ ``AMENDMENT_SIMILARITY`` and an item in common.
+* by their patient: a kept document of the same kind and patient (same MBI or MRN, look-alike glyphs
+  folded; same birth date and family initial; same name). OCR of a skewed, speckled fax garbles one word
+  in a few, which breaks three shingles each: measured on the synthetic corpus, re-scans of one document
+  score 0.33-0.86 on shingles but 0.61-0.94 on vocabulary (word-set Jaccard), while the same kind of
+  document for two patients scores at most 0.46. A repeat found this way needs a vocabulary ≥
+  ``RESCAN_SIMILARITY`` and a content field stated by both and equal (a study's results, an order's
+  items…); an amendment needs neither — an order for the same patient and item with another date,
+  quantity or marking is a version of it whatever form it was written on.
+
+A near repeat that states what the kept copy lacks (OCR lost a diagnosis from the first copy read) is
+still a repeat, flagged ``richer``: the pipeline keeps it in the first copy's place.
 
 Durable when given a path: each added document is one SQLite row (its key fields, shingles, signature
 and vocabulary), committed before ``add`` returns; opening the file rebuilds the in-memory indexes from
@@ -31,26 +34,28 @@ from typing import Any
 import numpy as np
 from datasketch import MinHashLSH
 
+from osler.dme.dedupe.agreement import Texts
 from osler.dme.dedupe.fingerprint import Fingerprint, fingerprint, jaccard, lsh_bands
 from osler.dme.dedupe.keys import compare, key_fields
-from osler.dme.identity import parse_date
+from osler.dme.identity import folded_identifier
 from osler.dme.model import Document
 
 VERDICTS = ("unique", "exact", "near", "supersedes", "superseded")
-RESCAN_SIMILARITY = 0.5  # vocabulary Jaccard for a same-patient, same-kind document to be compared at all
-AMENDMENT_SIMILARITY = 0.8  # …and to be taken for an amendment of it rather than another order
+RESCAN_SIMILARITY = 0.5  # vocabulary Jaccard for a same-patient, same-kind document to be taken for a repeat
 
 
 @dataclass(frozen=True)
 class DedupeVerdict:
     """``exact``/``near``: drop the document, it repeats ``of``. ``supersedes``: an amended order, keep it
     and retire ``of``. ``superseded``: an amended order arrived before this older version; keep this one
-    on file but ``of`` stands. ``unique``: keep it."""
+    on file but ``of`` stands. ``unique``: keep it. ``richer`` (``near`` only): the content fields this
+    copy states and ``of`` lacks — the pipeline keeps this copy in its place."""
 
     verdict: str
     of: str | None = None
     similarity: float = 0.0
     reason: str = ""
+    richer: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,13 +69,18 @@ class _Entry:
 
 
 def _patient_keys(keys: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Where to look for the same patient's documents of the same kind: by MBI, by MRN, and by birth date
-    with the family name's first letter (a birth date alone is shared by thousands in a large inbox)."""
+    """Where to look for the same patient's documents of the same kind: by MBI and by MRN (look-alike
+    glyphs folded), by birth date with the family name's first letter (a birth date alone is shared by
+    thousands in a large inbox), and by name (a re-scan may have lost every identifier but the name)."""
     kind = keys.get("kind") or ""
-    found = [(kind, name, str(keys[name])) for name in ("mbi", "mrn") if keys.get(name)]
-    family = str((keys.get("patient_name") or {}).get("family") or "").strip()[:1].lower()
+    found = [(kind, name, str(folded_identifier(keys[name]))) for name in ("mbi", "mrn") if keys.get(name)]
+    name = keys.get("patient_name") or {}
+    family = "".join(filter(str.isalpha, str(name.get("family") or "").lower()))
+    given = "".join(filter(str.isalpha, str(name.get("given") or "").split(" ")[0].lower()))
     if keys.get("birth_date") and family:
-        found.append((kind, "birth_date", f"{keys['birth_date']} {family}"))
+        found.append((kind, "birth_date", f"{keys['birth_date']} {family[0]}"))
+    if family and given:
+        found.append((kind, "name", " ".join(sorted((family, given)))))  # "Last, First" read as "First Last"
     return found
 
 
@@ -128,26 +138,28 @@ class Deduper:
         same_text = self._by_text.get(print_.text_hash) if print_.text_hash else None
         # Same words read into other fields (another extractor, structured facts) is no repeat: judged below.
         if same_text and (keys == self._entries[same_text].keys or
-                          compare(keys, self._entries[same_text].keys).outcome == "same"):
+                          compare(keys, self._entries[same_text].keys, self._texts(print_, same_text)).outcome
+                          == "same"):
             return DedupeVerdict("exact", same_text, 1.0, "same text")
         amendments: list[DedupeVerdict] = []
         for sha256, similarity, way in self._candidates(print_, keys):
-            old = self._entries[sha256]
-            comparison = compare(keys, old.keys)
-            by_patient = way == "vocabulary"
-            if by_patient and not comparison.content_agreeing:
-                continue  # nothing the two documents say alike beyond whose they are: keep it
+            comparison = compare(keys, self._entries[sha256].keys, self._texts(print_, sha256))
+            found = f"{comparison.reason} ({way} {similarity:.2f})"
             if comparison.outcome == "same":
-                return DedupeVerdict("near", sha256, similarity, f"{comparison.reason} ({way} {similarity:.2f})")
-            if comparison.outcome == "amended" and (not by_patient or similarity >= AMENDMENT_SIMILARITY):
-                verdict = "superseded" if _newer_order_date(keys, old.keys) == "old" else "supersedes"
-                amendments.append(DedupeVerdict(verdict, sha256, similarity, f"{comparison.reason} ({way} "
-                                                                             f"{similarity:.2f})"))
+                if way == "vocabulary" and (similarity < RESCAN_SIMILARITY or not comparison.content_agreeing):
+                    continue  # the same patient's, but too little alike to call it the same document
+                return DedupeVerdict("near", sha256, similarity, found, comparison.richer)
+            if comparison.outcome == "amended":
+                verdict = "superseded" if comparison.newer == "old" else "supersedes"
+                amendments.append(DedupeVerdict(verdict, sha256, similarity, found))
         if amendments:
             # An older version arriving late must not retire the newer one it resembles.
             amendments.sort(key=lambda v: (v.verdict != "superseded", -v.similarity))
             return amendments[0]
         return DedupeVerdict("unique", reason="no kept document with the same words and key fields")
+
+    def _texts(self, print_: Fingerprint, sha256: str) -> Texts:
+        return Texts(print_.shingles, self._entries[sha256].shingles)
 
     def _candidates(self, print_: Fingerprint, keys: dict[str, Any]) -> list[tuple[str, float, str]]:
         """(sha256, similarity, by what) of the kept documents worth comparing, the word-alike ones first."""
@@ -156,7 +168,7 @@ class Deduper:
         same_patient = set().union(*(self._by_patient.get(key, ()) for key in _patient_keys(keys))) - seen
         alike = [(sha256, jaccard(print_.vocabulary, self._entries[sha256].vocabulary), "vocabulary")
                  for sha256 in same_patient]
-        return found + sorted((c for c in alike if c[1] >= RESCAN_SIMILARITY), key=lambda c: (-c[1], c[0]))
+        return found + sorted(alike, key=lambda c: (-c[1], c[0]))
 
     def add(self, document: Document, print_: Fingerprint | None = None) -> None:
         """Keep ``document`` for later checks (idempotent: a second add of the same file does nothing)."""
@@ -175,7 +187,8 @@ class Deduper:
     def _prepare(self, document: Document, print_: Fingerprint | None) -> tuple[Fingerprint, dict[str, Any]]:
         sha256, prepared_print, keys = self._prepared
         if sha256 != document.sha256 or prepared_print is None:
-            prepared_print, keys = print_ or self.fingerprint(document), key_fields(document)
+            prepared_print = print_ or self.fingerprint(document)
+            keys = key_fields(document, prepared_print.vocabulary)
             self._prepared = (document.sha256, prepared_print, keys)
         return print_ or prepared_print, keys
 
@@ -205,10 +218,3 @@ class Deduper:
             entry = _Entry(sha256, arrival, text_hash, json.loads(keys), stored.shingles, stored.vocabulary)
             self._index(entry, stored)
 
-
-def _newer_order_date(new: dict[str, Any], old: dict[str, Any]) -> str:
-    """"new" or "old": the later order date; on a tie or an unknown date, the later arrival (the new one)."""
-    new_date, old_date = parse_date(new.get("order_date")), parse_date(old.get("order_date"))
-    if new_date and old_date and old_date > new_date:
-        return "old"
-    return "new"

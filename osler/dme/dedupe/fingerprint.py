@@ -129,3 +129,26 @@ def lsh_bands(threshold: float, num_perm: int, recall: float = 0.999) -> tuple[i
         if 1 - (1 - threshold**rows) ** bands >= recall:
             return bands, rows
     return num_perm, 1
+
+
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+
+
+def date_stated(shingles: np.ndarray, iso: str) -> bool:
+    """Whether a text with these word 3-shingles writes the date ``iso`` (YYYY-MM-DD) in one of the ways
+    practices do — 05/03/2025, 5-3-25, 2025-05-03, May 3, 2025, 3-May-2025, 3 May 2025 — whatever field
+    the extractor read it into, or missed."""
+    try:
+        year, month, day = (int(part) for part in iso.split("-"))
+    except ValueError:
+        return False
+    months = [f"{month:02d}", str(month)]
+    days = [f"{day:02d}", str(day)]
+    names = [_MONTH_NAMES[month - 1], _MONTH_NAMES[month - 1][:3]] if 1 <= month <= 12 else []
+    years = [str(year), f"{year % 100:02d}"]
+    phrases = [(m, d, y) for m in months for d in days for y in years]
+    phrases += [(str(year), months[0], days[0])]
+    phrases += [phrase for name in names for d in days for phrase in ((name, d, str(year)), (d, name, str(year)))]
+    wanted = np.concatenate([shingle_hashes(word_hashes([w.encode() for w in phrase])) for phrase in phrases])
+    return bool(np.isin(wanted, shingles).any())

@@ -25,7 +25,7 @@ from osler.dme.deliver.record import file_stem
 from osler.dme.model import OrderCase
 
 CSV_COLUMNS = ["order_key", "result", "patient", "birth_date", "mbi", "hcpcs", "quantity", "settings",
-               "prescriber_npi", "order_date", "decision", "missing"]
+               "prescriber_npi", "order_date", "decision", "missing", "supersedes"]
 
 
 class DeliveryFailed(RuntimeError):
@@ -92,7 +92,8 @@ def billing_rows(case: OrderCase, digest: str) -> list[dict[str, Any]]:
               "prescriber_npi": value("prescriber_npi").value if value("prescriber_npi") else "",
               "order_date": value("order_date").value if value("order_date") else "",
               "decision": decision.status if decision else "",
-              "missing": "; ".join(m.code for m in decision.missing) if decision else ""}
+              "missing": "; ".join(m.code for m in decision.missing) if decision else "",
+              "supersedes": case.supersedes or ""}  # billing voids the order an amendment replaces
     items = value("items").value if value("items") else []
     return [{**common, "hcpcs": item.get("hcpcs", ""), "quantity": item.get("quantity", 1),
              "settings": json.dumps(item.get("settings", {}), sort_keys=True)} for item in items or [{}]]

@@ -75,6 +75,8 @@ def cover_sheet(case: OrderCase) -> bytes:
           new_x="LMARGIN", new_y="NEXT")
     if case.superseded_by:
         write(0, 6, _latin1(f"Superseded by {case.superseded_by}"), new_x="LMARGIN", new_y="NEXT")
+    if case.supersedes:
+        write(0, 6, _latin1(f"Amended order: replaces {case.supersedes}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     for name, label in LABELS.items():
         field = case.fields.get(name)

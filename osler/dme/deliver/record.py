@@ -21,7 +21,8 @@ def result_digest(case: OrderCase) -> str:
     so a replay that reaches the same result is recognised as such."""
     essence = {"fields": {name: field.value for name, field in sorted(case.fields.items())},
                "decision": case.decision.as_json() if case.decision else None,
-               "documents": sorted(d.sha256 for d in case.documents), "superseded_by": case.superseded_by}
+               "documents": sorted(d.sha256 for d in case.documents), "superseded_by": case.superseded_by,
+               **({"supersedes": case.supersedes} if case.supersedes else {})}
     return hashlib.sha256(json.dumps(essence, sort_keys=True, default=str).encode()).hexdigest()
 
 

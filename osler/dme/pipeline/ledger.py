@@ -58,7 +58,8 @@ documents = Table(
     Column("kind", String(30)),
     Column("document_json", Text, nullable=False),
     Column("case_key", String(600)),
-    Column("state", String(20), nullable=False),  # pending, attached, needs-review, duplicate, set-aside
+    # pending, attached, needs-review, duplicate, set-aside, assembled, rejected (by a person, see review)
+    Column("state", String(20), nullable=False),
     Column("note", Text),
     Column("arrived_at", Float, nullable=False),
 )
@@ -168,8 +169,8 @@ class Ledger:
                 except IntegrityError:  # another worker created it meanwhile
                     conn.execute(update(orders).where(orders.c.key == key).values(**values))
 
-    def order(self, key: str) -> OrderRow | None:
-        with self.engine.connect() as conn:
+    def order(self, key: str, connection: Connection | None = None) -> OrderRow | None:
+        with self._connection(connection) as conn:
             row = conn.execute(select(orders).where(orders.c.key == key)).first()
         return _order_row(row) if row else None
 
@@ -221,6 +222,12 @@ class Ledger:
                 for row in connection.execute(select(documents).where(
                     documents.c.doc_key.in_(wanted[batch:batch + 500]))).mappings()}
         return [{**rows[key], "document": json.loads(rows[key]["document_json"])} for key in wanted]
+
+    def attached_rows(self, connection: Connection, sha256: str | None) -> list[dict[str, Any]]:
+        """The attached documents with this sha256 (their ``case_key`` says which case holds them)."""
+        return [dict(row) for row in connection.execute(select(documents.c.doc_key, documents.c.case_key)
+                                                        .where(documents.c.sha256 == sha256)
+                                                        .where(documents.c.state == "attached")).mappings()]
 
     def documents_by_key(self, connection: Connection, doc_key: str) -> dict[str, Any]:
         row = connection.execute(select(documents).where(documents.c.doc_key == doc_key)).mappings().one()

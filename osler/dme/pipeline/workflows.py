@@ -6,10 +6,11 @@ fetch → archive at the source → understand each document (assemble, to PDF, 
 extract; an unreadable file is quarantined with its reason and the rest goes on) → for an EHR order,
 decide and deliver; for loose faxed/mailed documents, file them and enqueue ``route``.
 
-``route`` (one at a time across all workers: its queue's global concurrency is 1) matches filed
-documents to open fax cases (a ``dme_order`` opens one), drops duplicates, lets an amended order
-supersede the earlier one, decides every open case, and starts ``deliver`` (workflow id
-``deliver:<case key>``: once per case) for each case that is qualified or past its deadline.
+``route`` (one at a time across all workers: its queue's global concurrency is 1) runs
+``routing.route`` — filed documents matched to open fax cases (a ``dme_order`` opens one), duplicates
+dropped, an amended order superseding the earlier one, the open cases decided — and starts ``deliver``
+(workflow id ``deliver:<case key>``: once per case) for each case that is qualified or past its deadline.
+``review`` applies a person's resolution of a document waiting for one (``osler dme review``).
 
 Delivery writes each destination in its own step, which first looks for the delivery record and writes
 the record right after the destination accepted: a crash between the two repeats the write, which the
@@ -19,7 +20,6 @@ receiver sees the same ``Idempotency-Key``).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +37,14 @@ from osler.dme.deliver import (
     result_digest,
 )
 from osler.dme.model import Document, DocumentKind, ExtractedField, OrderCase
-from osler.dme.pipeline.fragments import complete, fragment_mark, joined_pages
+from osler.dme.pipeline import routing
+from osler.dme.pipeline.deciding import decide_order, decided, structured_facts
+from osler.dme.pipeline.review import resolve as resolve_review
 from osler.dme.pipeline.runtime import current
 from osler.dme.sources import Discovered
 
 INTAKE_QUEUE = "dme-intake"
 ROUTE_QUEUE = "dme-route"
-DUPLICATE_VERDICTS = ("exact", "near")
-# Fields an EHR order states in structured resources: they outrank what is read from its documents.
-STRUCTURED_WINS = {"patient_name", "birth_date", "sex", "mrn", "mbi", "payer", "member_id", "order_date", "items",
-                   "prescriber_name", "prescriber_npi", "signature_present", "diagnoses"}
 MAX_RECOVERY_ATTEMPTS = 1000  # a worker killed again and again must not give up on an order
 
 
@@ -132,42 +130,6 @@ def decide_order_step(key: str, source: str, documents: list[dict[str, Any]],
     return case.as_json()
 
 
-def decide_order(key: str, source: str, documents: list[Document],
-                 structured: dict[str, ExtractedField]) -> OrderCase:
-    """An EHR order's case: its readable DME documents less duplicates, fields merged with the structured
-    facts of its FHIR resources, and the payer decision."""
-    stages = current().stages
-    deduper = stages.new_deduper()
-    kept: list[Document] = []
-    notes: list[str] = []
-    for document in documents:
-        if document.quarantined is None and document.kind == DocumentKind.NON_DME:
-            notes.append(f"set aside {document.filename}: not a DME document")
-            continue
-        if document.quarantined is None:
-            verdict = deduper.check(document)
-            if verdict.verdict in DUPLICATE_VERDICTS:
-                notes.append(f"dropped {document.filename}: {verdict.verdict} duplicate")
-                continue
-            deduper.add(document)
-        kept.append(document)
-    case = OrderCase(key, source, kept)
-    return _decided(case, structured, notes)
-
-
-def _decided(case: OrderCase, structured: dict[str, ExtractedField], notes: list[str]) -> OrderCase:
-    stages = current().stages
-    merged = stages.merge_fields(case)
-    merged.update({name: field for name, field in structured.items() if name in STRUCTURED_WINS or name not in merged})
-    case.fields = merged
-    case.decision = stages.decide(case)
-    for document in case.documents:
-        if document.quarantined and not any(document.filename in note for note in case.decision.notes):
-            case.decision.notes.append(f"unreadable document {document.filename}: {document.quarantined}")
-    case.decision.notes.extend(notes)
-    return case
-
-
 # ---------------------------------------------------------------------- faxed documents
 
 
@@ -198,137 +160,18 @@ def route_step(sweep: bool) -> list[str]:
     only those decided now), so a crash after the commit but before DBOS recorded this step loses none.
     """
     try:
-        return _route(sweep)
+        return routing.route(sweep)
     except BaseException:
         current().deduper = None  # it may hold documents whose attachment was just rolled back
         raise
 
 
-def _route(sweep: bool) -> list[str]:
-    runtime = current()
-    ledger, stages, now = runtime.ledger, runtime.stages, time.time()
-    with ledger.transaction() as conn:
-        open_rows = ledger.orders_in(conn, "open")
-        cases = {row.key: OrderCase.from_json(row.case) for row in open_rows if row.case}
-        deadlines = {row.key: row.deadline_at or now for row in open_rows}
-        deduper = _attached_deduper(conn)
-        touched: set[str] = set()
-        pending = _assembled(conn, ledger.documents_in(conn, "pending"))
-        pending.sort(key=lambda row: row["kind"] != DocumentKind.DME_ORDER.value)  # orders open cases first
-        for row in pending:
-            document = Document.from_json(row["document"])
-            if document.kind == DocumentKind.NON_DME:
-                ledger.set_document(conn, row["doc_key"], "set-aside", note="not a DME document")
-                continue
-            verdict = deduper.check(document)
-            if verdict.verdict in DUPLICATE_VERDICTS:
-                note = f"{verdict.verdict} duplicate of {verdict.of}"
-                ledger.set_document(conn, row["doc_key"], "duplicate", note=note)
-                continue
-            if document.kind == DocumentKind.DME_ORDER:
-                key = f"fax:{document.sha256}"
-                case = OrderCase(key, "fax")
-                if verdict.verdict == "supersedes":
-                    _supersede(conn, cases, verdict.of, case)
-                elif verdict.verdict == "superseded":  # the amendment came first: this older order is retired
-                    case.superseded_by = f"fax:{verdict.of}"
-                cases[key] = case
-                deadlines[key] = now + runtime.settings.case_deadline_hours * 3600
-                ledger.set_order(key, "fax", "open", deadline_at=deadlines[key], connection=conn)
-            else:
-                found = stages.match(document, [case for case in cases.values() if not case.superseded_by])
-                if found.case_key is None or found.needs_review:
-                    waited = sweep and now - row["arrived_at"] >= runtime.settings.case_deadline_hours * 3600
-                    if found.needs_review or waited:
-                        reasons = "; ".join(found.reasons) or "no order matches it"
-                        ledger.set_document(conn, row["doc_key"], "needs-review", note=reasons)
-                    continue
-                key = found.case_key
-            cases[key].documents.append(document)
-            ledger.set_document(conn, row["doc_key"], "attached", case_key=key)
-            deduper.add(document)
-            runtime.deduped.add(row["doc_key"])
-            touched.add(key)
-        for key in set(cases) if sweep else touched:
-            case = cases[key]
-            if case.superseded_by:
-                ledger.set_order(key, "fax", "superseded", case=case.as_json(), connection=conn)
-                continue
-            decided = _decided(case, {}, [])
-            qualified = decided.decision is not None and decided.decision.status == "qualified"
-            due = qualified or (sweep and now >= deadlines[key])
-            ledger.set_order(key, "fax", "decided" if due else "open", connection=conn, case=decided.as_json(),
-                             decision=decided.decision.status if decided.decision else None)
-        due_keys = [row.key for row in ledger.orders_in(conn, "decided") if row.source == "fax"]
-    for key in touched:
-        ledger.log(key, "routed", f"{len(cases[key].documents)} document(s)")
-    return due_keys
-
-
-def _attached_deduper(conn: Any) -> Any:
-    """The deduper over every attached document, kept by this process between routes (building MinHashes
-    of the whole history on every route would make routing quadratic); documents another worker attached
-    meanwhile are added from the ledger."""
-    runtime = current()
-    if runtime.deduper is None:
-        runtime.deduper, runtime.deduped = runtime.stages.new_deduper(), set()
-    for row in runtime.ledger.documents_in(conn, "attached", excluding=runtime.deduped):
-        runtime.deduper.add(Document.from_json(row["document"]))
-        runtime.deduped.add(row["doc_key"])
-    return runtime.deduper
-
-
-def _assembled(conn: Any, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The pending documents with faxed fragments put together: complete sets become one new pending
-    document (the parts are marked ``assembled``), incomplete sets keep waiting and are left out."""
-    runtime = current()
-    ledger, stages = runtime.ledger, runtime.stages
-    whole: list[dict[str, Any]] = []
-    sets: dict[str, list[tuple[Any, Document, dict[str, Any]]]] = {}
-    for row in pending:
-        document = Document.from_json(row["document"])
-        mark = fragment_mark(document)
-        if mark is None:
-            whole.append(row)
-        else:
-            sets.setdefault(mark.reference, []).append((mark, document, row))
-    for reference, parts in sets.items():
-        ordered = complete([(mark, document) for mark, document, _ in parts])
-        if ordered is None:
-            continue
-        pdf = stages.assemble([runtime.cache.get(part.sha256) for part in ordered])
-        digest = runtime.cache.put(pdf)
-        document = Document(digest, ordered[0].source, ordered[0].filename, "application/pdf", joined_pages(ordered))
-        document.kind, document.kind_confidence = stages.classify(document)
-        if document.kind != DocumentKind.NON_DME:
-            document.fields = stages.extract(document)
-        doc_key = f"assembled:{reference}|{digest}"
-        ledger.add_document(doc_key, parts[0][2]["order_key"], document.as_json(), "pending", connection=conn)
-        for _, _, row in parts:
-            ledger.set_document(conn, row["doc_key"], "assembled", note=f"part of {doc_key}")
-        whole.append({**ledger.documents_by_key(conn, doc_key)})
-    return whole
-
-
-def _supersede(conn: Any, cases: dict[str, OrderCase], old_sha: str | None, amended: OrderCase) -> None:
-    """The amended order takes over the earlier order's case: its supporting documents move across and the
-    earlier case, if not delivered yet, is closed as superseded."""
-    ledger = current().ledger
-    old_key = f"fax:{old_sha}"
-    old = cases.get(old_key)
-    if old is None:
-        return
-    old.superseded_by = amended.key
-    amended.documents.extend(d for d in old.documents if d.kind != DocumentKind.DME_ORDER)
-    for row in ledger.documents_in(conn, "attached"):
-        if row["case_key"] == old_key and row["kind"] != DocumentKind.DME_ORDER.value:
-            ledger.set_document(conn, row["doc_key"], "attached", case_key=amended.key)
-    ledger.set_order(old_key, "fax", "superseded", case=old.as_json(), connection=conn)
-
-
 @DBOS.workflow(max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
 def deliver_fax_case(key: str) -> str:
-    return deliver_case(load_case_step(key))
+    case = load_case_step(key)
+    if case.get("superseded_by"):  # an amendment arrived between the decision and the delivery
+        return "superseded"
+    return deliver_case(case)
 
 
 @DBOS.step()
@@ -434,10 +277,29 @@ def replay_step(key: str, before: dict[str, Any]) -> dict[str, Any]:
     case = OrderCase.from_json(before)
     documents = [understand(key, {"source": d.source, "filename": d.filename, "parts": [[d.sha256, d.media_type]]})
                  for d in case.documents]
-    structured = {name: field for name, field in case.fields.items() if field.extractor == "fhir"}
+    structured = structured_facts(case)
     if case.source == "fax":
-        redone = _decided(OrderCase(key, case.source, documents, superseded_by=case.superseded_by), {}, [])
+        redone = decided(OrderCase(key, case.source, documents, superseded_by=case.superseded_by,
+                                   supersedes=case.supersedes), {}, [])
     else:
         redone = decide_order(key, case.source, documents, structured)
     runtime.ledger.log(key, "replayed", redone.decision.status if redone.decision else "")
     return redone.as_json()
+
+
+# ---------------------------------------------------------------------------------- review
+
+
+@DBOS.workflow()
+def review(doc_key: str, order_key: str | None) -> str:
+    """A person's resolution of a document waiting for one (``pipeline.review``): attach it to an order —
+    decided again, and delivered if due or delivered before — or reject it."""
+    outcome = review_step(doc_key, order_key)
+    if outcome["deliver"]:
+        return f"{outcome['summary']}; {deliver_case(outcome['case'])}"
+    return outcome["summary"]
+
+
+@DBOS.step()
+def review_step(doc_key: str, order_key: str | None) -> dict[str, Any]:
+    return resolve_review(doc_key, order_key)

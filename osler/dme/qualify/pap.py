@@ -5,9 +5,10 @@ needs
 * a face-to-face clinical evaluation by the treating practitioner before the sleep test;
 * a Medicare-covered sleep test (PSG or HST) with AHI or RDI ≥ 15, or 5 to 14 with documented excessive
   daytime sleepiness, impaired cognition, mood disorder or insomnia, or hypertension, ischemic heart
-  disease or history of stroke; when under two hours were recorded, at least the events two hours at that
-  rate would give (30, or 10 for the 5-14 range);
-* the order's elements, a valid MBI, and the diagnosis G47.33.
+  disease or history of stroke; resting on two hours of recording or, short of that, on at least the events
+  two hours at that rate would give (30, or 10 for the 5-14 range);
+* the order's elements, a valid MBI, and the diagnosis G47.33;
+* supplies within their replacement schedule (``supplies``).
 
 Bilevel without backup rate E0470 adds that CPAP was tried and proven ineffective or not tolerated: here,
 a sentence of the notes or the order that names CPAP together with a failure word ("failed",
@@ -23,6 +24,7 @@ import re
 from osler.dme.model import DocumentKind
 from osler.dme.qualify.context import Judgement
 from osler.dme.qualify.orders import check_diagnosis, check_mbi, check_order
+from osler.dme.qualify.supplies import check_supplies
 
 FULL_QUALIFYING_INDEX = 15.0
 MINIMUM_INDEX = 5.0
@@ -52,6 +54,7 @@ def check_cpap(judgement: Judgement) -> None:
     check_order(judgement)
     check_mbi(judgement)
     check_diagnosis(judgement, "G47.33", "obstructive sleep apnea")
+    check_supplies(judgement)
     study = judgement.value("sleep_study")
     visit = judgement.value("face_to_face")
     if not visit:
@@ -111,12 +114,19 @@ def _check_index(judgement: Judgement, study: dict, visit: dict) -> None:
 
 
 def _check_events(judgement: Judgement, study: dict, index: float, label: str, needed: int) -> None:
+    """The index must rest on at least two hours of sleep or, if less was recorded, on at least the events two
+    hours at that rate would give. A recording of two hours or more meets it whatever the event count reads
+    (a misread count does not undo it); otherwise the stated count, or the one the index and hours imply."""
     hours = study.get("recording_hours")
-    if hours is None or hours >= MINIMUM_RECORDING_HOURS:
+    if hours is not None and hours >= MINIMUM_RECORDING_HOURS:
         return
     events = study.get("total_events")
-    events = round(index * hours) if events is None else events
+    if events is None and hours is not None:
+        events = round(index * hours)
+    if events is None:
+        return
+    recorded = f"{hours:.1f} hours recorded" if hours is not None else "recording time not stated"
     judgement.check(events >= needed, "sleep-study-events",
-                    f"Sleep study: {hours:.1f} hours recorded with {events} events; under 2 hours of recording at "
-                    f"least {needed} events are needed for this {label}.",
-                    f"Sleep study: {events} events in {hours:.1f} hours.")
+                    f"Sleep study: {recorded} with {events} events; on less than 2 hours of recording at least "
+                    f"{needed} events are needed for this {label}.",
+                    f"Sleep study: {events} events.")

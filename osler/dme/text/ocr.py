@@ -1,12 +1,13 @@
-"""OCR of PDF pages: ``pdftoppm`` renders a page to a 300 dpi greyscale PGM and Debian's ``tesseract`` reads
-it (TSV output, so one run gives the text and each word's confidence), with ``OMP_THREAD_LIMIT=1`` so that
-pages, not Tesseract's threads, are what runs in parallel. PGM rather than PNG because compressing and
-decompressing a 300 dpi page costs more than a second on this machine's cores, for nothing: the file
-lives only until Tesseract has read it.
+"""OCR of PDF pages: ``pdftoppm`` renders a page to a 300 dpi greyscale PGM, ``clean`` straightens it and
+erases table rules and specks, and Debian's ``tesseract`` reads it (TSV output, so one run gives the text and
+each word's confidence), with ``OMP_THREAD_LIMIT=1`` so that pages, not Tesseract's threads, are what runs in
+parallel. PGM rather than PNG because compressing and decompressing a 300 dpi page costs more than a second
+on this machine's cores, for nothing: the file lives only until Tesseract has read it.
 
-The work happens in the ``pdftoppm`` and ``tesseract`` child processes, one pair per page; threads only
-start them and wait, so pages run in parallel across processes without forking the (possibly
-durable-workflow) worker that calls us.
+Most of the work happens in the ``pdftoppm`` and ``tesseract`` child processes, one pair per page; threads
+start them, clean the image between the two (array work in NumPy and SciPy, which release the GIL for most
+of it) and wait, so pages run in parallel without forking the (possibly durable-workflow) worker that calls
+us.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from osler.dme.model import Page
+from osler.dme.text.clean import clean_page_file
 
 DPI = 300
 TESSERACT = "tesseract"
 PDFTOPPM = "pdftoppm"
 LANGUAGE = "eng"
+# Page segmentation 4, one column of lines of any size: a form's label and its value, however far apart, stay
+# on one line. The default (3, automatic) takes a wide gap for a column break and reads every label of a
+# grid or table first and every value after them, which loses what belongs to which.
+PAGE_SEGMENTATION = "4"
 PAGE_TIMEOUT_S = 180
 _TESSERACT_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
@@ -65,6 +71,7 @@ def ocr_pages(pdf: bytes, page_numbers: list[int], *, processes: int = 2, dpi: i
 
 def _read(number: int, image: Path) -> Page:
     try:
+        clean_page_file(image)
         text, confidence = ocr_image(image)
     finally:
         image.unlink(missing_ok=True)
@@ -81,7 +88,7 @@ def render_page(source: Path, number: int, dpi: int = DPI) -> Path:
 
 def ocr_image(image: Path) -> tuple[str, float | None]:
     """Tesseract's text of an image and its mean word confidence (0..100; None when no word was read)."""
-    tsv = _run([TESSERACT, str(image), "stdout", "-l", LANGUAGE, "tsv"], "tesseract")
+    tsv = _run([TESSERACT, str(image), "stdout", "-l", LANGUAGE, "--psm", PAGE_SEGMENTATION, "tsv"], "tesseract")
     return text_from_tsv(tsv)
 
 

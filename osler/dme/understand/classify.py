@@ -1,11 +1,14 @@
 """Which kind of document this is, by weighted evidence: each kind has phrases (titles, section headings,
-the vocabulary of its body) with weights; a phrase in a page's first lines (its title area) counts
-``TITLE_FACTOR`` times. The best-scoring kind wins when it reaches ``MIN_SCORE`` and beats the non-DME
-evidence; otherwise the document is ``non_dme``. Confidence grows with the margin over the runner-up."""
+the vocabulary of its body) with weights; a phrase in a page's first lines (its title area; a fax
+machine's header line is no part of it) counts ``TITLE_FACTOR`` times. The best-scoring kind wins when it
+reaches ``MIN_SCORE`` and beats the non-DME evidence; otherwise the document is ``non_dme``. Confidence
+grows with the margin over the runner-up."""
 
 from __future__ import annotations
 
 from osler.dme.model import Document, DocumentKind
+from osler.dme.understand.events import FAX_HEADER
+from osler.dme.understand.labels import repair_title_words
 from osler.dme.understand.normalize import fold
 from osler.dme.understand.scan import words
 
@@ -67,8 +70,10 @@ EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
              r"(?:6|six)[\s-]*minute\s+walk(?:\s+test)?", "6MWT", r"ambulatory\s+oximetry",
              r"oxygen\s+(?:saturation\s+)?(?:qualification|qualifying|assessment|evaluation|titration)\s*(?:test|"
              r"study|form|report)?", r"exercise\s+oximetry", r"nocturnal\s+oximetry", r"pulse\s+oximetry\s+(?:test|"
-             r"report|study)", r"home\s+oxygen\s+(?:evaluation|qualification)")),
-        (2.5, (r"sp\s*[o0]\s*2", r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air", r"oxygen\s+saturation",
+             r"report|study)", r"home\s+oxygen\s+(?:evaluation|qualification)",
+             r"(?:resting|pulse|finger|continuous)\s+oximetry", r"oximetry\s+(?:test|report|study|results)")),
+        (2.5, (r"oximetry", r"sp\s*[o0]\s*2", r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air",
+               r"oxygen\s+saturation",
                r"desaturation", r"nadir", r"hco3", r"(?:time|minutes)\s+(?:below|under|at\s+or\s+below|<=?)\s*88",
                r"with\s+(?:supplemental\s+)?oxygen", r"\bpH\b", r"heart\s+rate", r"distance\s+walked")),
         (0.5, (r"rest(?:ing)?", r"exertion", r"ambulat\w+", r"l/min", r"lpm")),
@@ -81,7 +86,7 @@ EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
              r"discharge\s+(?:diagnos[ie]s|medications|instructions|disposition)", r"admitting\s+diagnosis",
              r"attending\s+physician", r"length\s+of\s+stay", r"inpatient", r"admitted", r"discharged",
              r"encounter\s+(?:date|type|diagnos[ie]s)")),
-        (0.5, (r"follow[\s-]?up", r"medications?", r"problems?\s+list")),
+        (0.5, (r"follow[\s-]?up", r"medications?", r"problems?\s+list", r"active\s+problems")),
     ),
     DocumentKind.NON_DME: (
         (6, (r"laboratory\s+(?:report|results)", r"lab\s+(?:report|results)", r"complete\s+blood\s+count",
@@ -104,8 +109,7 @@ _COMPILED = {kind: tuple((weight, words(*phrases)) for weight, phrases in tiers)
 def scores(text: str) -> dict[DocumentKind, float]:
     """Each kind's evidence score over ``text`` (its first lines weighted as a title)."""
     text = fold(text)
-    lines = text.splitlines()
-    title_end = len("\n".join(line for line in lines[:TITLE_LINES]))
+    title_end = _title_end(text)
     result = {}
     for kind, tiers in _COMPILED.items():
         total = 0.0
@@ -121,9 +125,24 @@ def scores(text: str) -> dict[DocumentKind, float]:
     return result
 
 
+def _title_end(text: str) -> int:
+    """Where the title area ends: after the first ``TITLE_LINES`` lines with words on them, not counting the
+    header line(s) a fax machine stamps on top of the page."""
+    counted = 0
+    position = 0
+    for line in text.splitlines(keepends=True):
+        position += len(line)
+        if line.strip() and not FAX_HEADER.search(line):
+            counted += 1
+            if counted == TITLE_LINES:
+                break
+    return position
+
+
 def classify(document: Document) -> tuple[DocumentKind, float]:
     """The document's kind and a confidence in 0..1."""
-    by_kind = scores(document.text)
+    by_kind = scores("\n\f".join(repair_title_words(page.text) if page.source == "ocr" else page.text
+                                  for page in document.pages))
     ranked = sorted(by_kind.items(), key=lambda item: item[1], reverse=True)
     dme_ranked = [item for item in ranked if item[0] is not DocumentKind.NON_DME]
     best_kind, best = dme_ranked[0]

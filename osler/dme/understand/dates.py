@@ -1,6 +1,8 @@
 """Dates as practices write them — 04/09/1951, 4-9-51, 1951-04-09, 09-Apr-1951, April 9, 1951, 9 April 1951,
 04.09.1951 — found in text and turned into ISO dates. Numeric dates are read month first (US) unless the
-first number cannot be a month. OCR's letter-for-digit confusions inside a date are read as digits."""
+first number cannot be a month. OCR's letter-for-digit confusions inside a date are read as digits, and its
+full stop or semicolon for a comma ("April 9. 1951") as the comma, and specks beside the month ("22° April'
+1945") as spaces."""
 
 from __future__ import annotations
 
@@ -17,14 +19,15 @@ _MONTHS = {name: number for number, names in enumerate(
      ("dec", "december")), start=1) for name in names}
 _MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|" \
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_DIGITISH = r"[0-9OoIl|SBZ]"
+_DIGITISH = r"[0-9OoIl|SBZ$]"
 _DATE = re.compile(
     rf"(?<![\w/.-])(?:"
     rf"(?P<y1>(?:19|20)\d\d)\s?[-/.]\s?(?P<m1>\d{{1,2}})\s?[-/.]\s?(?P<d1>\d{{1,2}})"
     rf"|(?P<a>{_DIGITISH}{{1,2}})\s?[-/.]\s?(?P<b>{_DIGITISH}{{1,2}})\s?[-/.]\s?"
     rf"(?P<y2>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
-    rf"|(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?[\s-]+{_MONTH.replace('mon', 'mon3')}[\s,-]+(?P<y3>\d{{4}}|\d{{2}})"
-    rf"|{_MONTH}\s+(?P<d4>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y4>\d{{4}})"
+    rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`]+{_MONTH.replace('mon', 'mon3')}[\s,\-'`°]+"
+    rf"(?P<y3>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
+    rf"|{_MONTH},?\s+(?P<d4>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?(?:[,.;]\s*|\s+)(?P<y4>{_DIGITISH}{{4}})"
     rf")(?![\w/]|\.\d)",
     re.IGNORECASE,
 )
@@ -58,9 +61,15 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
             month, day = day, month
         year = _full_year(year_text, birth=birth)
     elif groups["d3"]:
-        day, month, year = int(groups["d3"]), _MONTHS[groups["mon3"].lower()[:3]], _full_year(groups["y3"], birth=birth)
+        day_text, year_text = fold_digits(groups["d3"]), fold_digits(groups["y3"])
+        if not (day_text.isdigit() and year_text.isdigit()):
+            return None
+        day, month, year = int(day_text), _MONTHS[groups["mon3"].lower()[:3]], _full_year(year_text, birth=birth)
     else:
-        month, day, year = _MONTHS[groups["mon"].lower()[:3]], int(groups["d4"]), int(groups["y4"])
+        day_text, year_text = fold_digits(groups["d4"]), fold_digits(groups["y4"])
+        if not (day_text.isdigit() and year_text.isdigit()):
+            return None
+        month, day, year = _MONTHS[groups["mon"].lower()[:3]], int(day_text), int(year_text)
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from osler.dme.model import Document, DocumentKind, ExtractedField
-from osler.dme.understand import clinical, identity, orders
+from osler.dme.understand import clinical, identity, orders, oxygen, sleep
 from osler.dme.understand.classify import classify
 from osler.dme.understand.scan import Scan
 
@@ -30,10 +30,10 @@ BY_KIND: dict[DocumentKind, dict[str, Extractor]] = {
     DocumentKind.DME_ORDER: ORDER,
     DocumentKind.FACESHEET: {},
     DocumentKind.OFFICE_NOTE: {**SIGNED_NOTE, "face_to_face": clinical.face_to_face},
-    DocumentKind.SLEEP_STUDY: {**PRESCRIBER, "sleep_study": clinical.sleep_study},
-    DocumentKind.OXYGEN_TEST: {**PRESCRIBER, "oxygen_test": clinical.oxygen_test},
+    DocumentKind.SLEEP_STUDY: {**PRESCRIBER, "sleep_study": sleep.sleep_study},
+    DocumentKind.OXYGEN_TEST: {**PRESCRIBER, "oxygen_test": oxygen.oxygen_test},
     DocumentKind.ENCOUNTER_SUMMARY: {**SIGNED_NOTE, "face_to_face": clinical.face_to_face,
-                                     "oxygen_test": clinical.oxygen_test},
+                                     "oxygen_test": oxygen.oxygen_test},
     DocumentKind.NON_DME: {},
 }
 

@@ -16,20 +16,24 @@ _PATIENT_LABELS = (  # (labels, confidence, lines above the label that must not 
     (phrases("patient name", "patient's name", "pt name", "pt. name", "name of patient", "patient full name",
              "beneficiary name", "member name", "client name", "resident name", "patient legal name",
              "name (last, first)", "patient (last, first)"), 0.95, 0),
-    (phrases("patient", "pt", "beneficiary", "member", "client", "resident", "re") + r"[ ]*:", 0.85, 0),
+    # the colon as OCR may read it: a semicolon, a "!", or a full stop before the name ("Patient. KOWALCZYK, VERNON")
+    (phrases("patient", "pt", "beneficiary", "member", "client", "resident", "re") + r"[ ]*(?:[:;!]|\.(?=[ ]+[A-Z]))",
+     0.85, 0),
     # a bare "Name:" belongs to whatever block it is in: "Emergency Contact" on the line above rules it out
     (phrases("name", "full name", "legal name") + r"[ ]*:", 0.75, 1),
 )
 _NOT_PATIENT_CONTEXT = (r"physician|provider|doctor|practitioner|prescriber|practice|facility|contact|guarantor|"
                         r"insured|subscriber|emergency|company|employer|supplier|referr|ordering|spouse|parent|"
-                        r"pharmacy|agency|witness|representative|caregiver|interpret|technolog")
-_NAME_WORDS = (r"[A-Z][A-Za-z'\-]+(?:,[ ]*[A-Z][A-Za-z'\-]+)?(?:[ ]+(?:[A-Z]\.?|[a-z]\.)(?![A-Za-z]))?"
+                        r"pharmacy|agency|witness|representative|caregiver|interpreter|technolog")
+_NAME_WORDS = (r"[A-Z][A-Za-z'\-]+(?:[,.]\s*[A-Z][A-Za-z'\-]+)?(?:[ ]+(?:[A-Z]\.?|[a-z]\.)[-,'`]?(?![A-Za-z'\-]))?"
                r"(?:[ ]+[A-Z][A-Za-z'\-]+){0,2}")
 # Letters and narratives name the patient in a sentence: "Re patient Leon K. Valenzuela", "This concerns ..."
+# (OCR may read its rn as an m)
 _NARRATIVE_PATIENT = re.compile(r"(?i:\b(?:re:?[ ]+(?:patient|pt\.?)|regarding(?:[ ]+(?:patient|pt\.?))?|"
-                                r"concern(?:s|ing)(?:[ ]+(?:patient|pt\.?))?|certify[ ]+that|patient|pt\.?|for))"
+                                r"conce(?:rn|m)(?:s|ing)(?:[ ]+(?:patient|pt\.?))?|certify[ ]+that|patient|pt\.?|for))"
                                 r"[ ]+(?P<name>" + _NAME_WORDS + ")")
-_BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt")
+_BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt",
+                        r"(?:d\.?[ ]?[o0]\.?[ ]?b\.?)")  # "D.0.B.": OCR's zero for the o
 _SEX_LABELS = phrases("sex", "gender", "sex/gender", "birth sex", "sex assigned at birth", "legal sex", "sex at birth",
                       "gender identity", "biological sex", "administrative sex", "sex (m/f)")
 _SEX_VALUE = re.compile(r"(female|male|f|m|woman|man)\b", re.IGNORECASE)
@@ -41,11 +45,16 @@ _MRN_LABELS = phrases("mrn", "medical record number", "medical record #", "medic
                       "ehr id", "patient number", "hospital number", "mrn #")
 _IDENTIFIER = re.compile(r"(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,19}(?![A-Za-z0-9])",
                          re.IGNORECASE)
+_SPLIT_PREFIX = re.compile(r"([A-Z]{1,3})[ ](\d{5,12})(?![A-Za-z0-9])")
 _MBI_LABELS = phrases("mbi", "medicare beneficiary identifier", "medicare beneficiary id", "medicare id",
                       "medicare #", "medicare number", "medicare no", "medicare claim number", "hicn",
                       "medicare id number", "beneficiary id", "medicare mbi")
 # Eleven characters, optionally printed 4-3-4 with dashes or spaces; checked position by position later.
 _MBI_SHAPE = re.compile(r"(?<![A-Za-z0-9])[0-9A-Z]{4}[- ]?[0-9A-Z]{3}[- ]?[0-9A-Z]{4}(?![A-Za-z0-9])")
+# Labelled, its eleven characters may be split anywhere: OCR reads a 1 as " I" ("4F25T5 IQR67").
+_MBI_SPACED = re.compile(r"(?<![A-Za-z0-9])(?:[0-9A-Za-z][- ]?){10}[0-9A-Za-z](?![A-Za-z0-9])")
+_MBI_ONE_EXTRA = re.compile(r"(?<![A-Za-z0-9])(?=(?:[0-9A-Za-z][- ]?){12}(?![A-Za-z0-9]))"
+                            r"[0-9A-Za-z][0-9A-Za-z -]{11,13}(?<=[0-9A-Za-z])")
 _MBI_DIGIT_POSITIONS = (0, 3, 6, 9, 10)
 _MBI_EITHER_POSITIONS = (2, 5)  # letter or digit, but never S, L, O, I, B or Z: those there are digits misread
 _MBI_EXCLUDED_LETTERS = "SLOIBZ"
@@ -75,8 +84,11 @@ def patient_name(scan: Scan) -> ExtractedField | None:
         for page, _label, value in scan.labelled(labels, _ANY, exclude_before=exclude, context_lines=context_lines):
             start, end = scan.segment(page, value.start(), name=True)
             person = parse_person(page.folded[start:end])
-            if person is None and "\n" in page.folded[_label.end() - 1:start]:  # a wrapped form cell
-                end = scan.wrapped_end(page, end)
+            if person is None:  # the name may go on where a form's cell or the line wrapped
+                end = scan.wrapped_name_end(page, _label.end(), start, end)
+                person = parse_person(page.folded[start:end])
+            if person is None:  # or OCR read its comma as a full stop ("FITZGERALD. LLOYD Birth Date: ...")
+                start, end = scan.segment(page, value.start())
                 person = parse_person(page.folded[start:end])
             if person:
                 return scan.field("patient_name", person, page, start, end, confidence)
@@ -129,6 +141,8 @@ def _sex_word(word: str) -> str:
 
 
 def mrn(scan: Scan) -> ExtractedField | None:
+    for page, _label, value in scan.labelled(_MRN_LABELS, _SPLIT_PREFIX):  # "MR 4800306": OCR split the prefix off
+        return scan.field("mrn", value.group(1) + value.group(2), page, value.start(), value.end(), 0.9)
     for page, _label, value in scan.labelled(_MRN_LABELS, _IDENTIFIER):
         return scan.field("mrn", value.group().strip("-"), page, value.start(), value.end(), 0.95)
     return None
@@ -138,12 +152,17 @@ def mbi(scan: Scan) -> ExtractedField | None:
     """A labelled MBI first, else any token of the MBI's exact format; OCR's letters in digit positions
     (O for 0, l for 1, S for 5) are read as digits because the format pins those positions."""
     labelled = [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SHAPE)]
+    labelled += [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SPACED)]
     anywhere = list(scan.find(_MBI_SHAPE))
     for candidates, confidence in ((labelled, 0.97), (anywhere, 0.85)):
         for page, found in candidates:
             value = read_mbi(found.group())
             if value:
                 return scan.field("mbi", value, page, found.start(), found.end(), confidence)
+    for page, _label, found in scan.labelled(_MBI_LABELS, _MBI_ONE_EXTRA):
+        value = read_mbi_with_extra(found.group())
+        if value:
+            return scan.field("mbi", value, page, found.start(), found.end(), 0.8)
     for page, found in labelled:  # labelled but malformed: what the form says, for the rules to reject
         return scan.field("mbi", re.sub(r"[- ]", "", found.group()).upper(), page, found.start(), found.end(), 0.5)
     return None
@@ -163,12 +182,28 @@ def read_mbi(text: str) -> str | None:
     return candidate if valid_mbi(candidate) else None
 
 
+def read_mbi_with_extra(text: str) -> str | None:
+    """The MBI a 12-character reading spells when OCR doubled a character ("FMO0" for "FM0"): the one valid
+    MBI that dropping one of a doubled pair gives, or None when none or several do."""
+    characters = re.sub(r"[- ]", "", text).upper()
+    if len(characters) != 12:
+        return None
+    read_as = fold_digits(characters)
+    doubled = [i for i in range(12) if read_as[i] in (read_as[i - 1:i] + read_as[i + 1:i + 2])]
+    readings = {read_mbi(characters[:i] + characters[i + 1:]) for i in doubled} - {None}
+    return readings.pop() if len(readings) == 1 else None
+
+
 def payer(scan: Scan) -> ExtractedField | None:
     for labels, value_check, exclude in ((_PAYER_LABELS, _PAYER_TEXT, r"\b(?:secondary|tertiary)\W*$"),
                                          (phrases("plan"), _PAYER_WORDS, r"\b(?:assessment|treatment|care|and|&)\b")):
         for page, label, value in scan.labelled(labels + r"(?:[ ]*[:#-]|(?=[ ]+is\b))", _ANY, exclude_before=exclude):
             start, end = scan.segment(page, value.start(), sentence=True)
             if "\n" in page.folded[label.start():start]:  # a form's cell: the name may wrap onto one more line
+                end = scan.wrapped_end(page, end)
+            elif re.search(r"\b(?:is|was)\s+$", label.group(), re.IGNORECASE):  # prose wraps a sentence on
+                end = scan.sentence_end(page, end)
+            elif scan.fills_line(page, end):  # the value ran into the margin: its rest is on the next line
                 end = scan.wrapped_end(page, end)
             name = " ".join(page.folded[start:end].split())
             if value_check.search(name) and not _NOT_PAYER.search(name):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 from osler.dme.model import ExtractedField
 from osler.dme.understand.identity import labelled_date
 from osler.dme.understand.normalize import fold_digits
@@ -23,14 +25,20 @@ _SIGNATURE_DATE = re.compile(r"signature[^\n]{0,60}?\bdate\b|signed\s+(?:on|date
 _OTHER_DATES = r"birth|dob|study|test|visit|service|admi|discharge|print|fax|received|sent|collect|report|effective"
 
 # A code: a letter and four digits, OCR's letter-for-digit swaps allowed in the digit positions.
-_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK])[ ]?([0-9OoIlSB]{4})(?![A-Za-z0-9])")
+_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSB]{4})(?![A-Za-z0-9])")  # OCR reads an E as £ or €
 _QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3})\b"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
-_ROW_END_NUMBER = re.compile(r"\s(\d{1,2})\s*$")  # a table row: "A7038 Filter, disposable 2"
+# A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
+# "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal.
+_ROW_NUMBER = re.compile(r"(?<![\w.])(\d{1,2})(?![\w.%/-])(?!\s*(?:cm|l\b|lpm|liters?|mm|hours?|h\b|months?))",
+                         re.IGNORECASE)
+_SETTING_BEFORE = re.compile(r"(?:[ie]pap|pressure|min|max|@|\bat|flow|rate|ahi|rdi)\W*$", re.IGNORECASE)
+_RANGE_AFTER = re.compile(r"\s*(?:/|-|to)\s*\d", re.IGNORECASE)
 _ITEM_WINDOW = 160
+_WRAPPED_ROW_LINES = 2
 _NUMBER = r"(\d{1,2}(?:\.\d)?)"
-_CM = r"\s*(?:cm\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)?|cwp)?"
-_BILEVEL = re.compile(rf"\bipap\b[^\n\d]{{0,12}}{_NUMBER}{_CM}[^\d]{{0,15}}\bepap\b[^\n\d]{{0,12}}{_NUMBER}"
+_CM = r"\s*(?:[ce]m\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)?|cwp)?"  # OCR reads the c of cm as an e
+_BILEVEL = re.compile(rf"\bipap\b[^\d]{{0,12}}{_NUMBER}{_CM}[^\d]{{0,15}}\bepap\b[^\d]{{0,12}}{_NUMBER}"
                       rf"|\b(?:bi-?level|bipap|bpap)\b[^\n\d]{{0,20}}{_NUMBER}\s*/\s*{_NUMBER}", re.IGNORECASE)
 _RANGE = re.compile(rf"\b(?:auto|apap|autopap|auto-?cpap|auto-?titrat\w*|range|pressure\s+range)\b[^\d]{{0,30}}"
                     rf"{_NUMBER}{_CM}[\s'\",.]*(?:-|to)[\s'\"]*{_NUMBER}"
@@ -40,7 +48,8 @@ _FIXED = re.compile(rf"\b(?:c?pap|pressure|setting)\b(?:\s*(?:setting|level|pres
                     rf"(?:of|at|@|=|:|set\s+(?:at|to)|is)?\s*{_NUMBER}{_CM}(?!\s*(?:-|to)\s*\d)"
                     rf"|{_NUMBER}\s*(?:cm\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)|cwp)", re.IGNORECASE)
 _PRESSURE_LIMITS = (3.0, 30.0)
-_MASKS = {"nasal-pillows": words(r"nasal\s+pillows?", r"pillows?(?:\s+mask)?", r"pillow\s+interface"),
+_PILLOW = r"p[il1|t]{1,2}l?lows?"  # "pillow" as OCR may read its i and l's ("ptllow", "pi1low")
+_MASKS = {"nasal-pillows": words(rf"nasal\s+{_PILLOW}", rf"{_PILLOW}(?:\s+mask)?", rf"{_PILLOW}\s+interface"),
           "full-face": words(r"full[\s-]*face(?:\s+mask)?", r"oro-?nasal(?:\s+mask)?", "FFM", r"total\s+face"),
           "nasal": words(r"nasal\s+(?:mask|cushion|interface)", r"nasal(?=\s*(?:\]|\)|$))")}
 _HUMIDIFIER_NO = re.compile(r"\b(?:no|without|w/o|decline[sd]?)\s+(?:heated\s+)?humidif\w*|humidif\w*\s*[:\-]?\s*"
@@ -63,14 +72,17 @@ _PRESCRIBER_LABELS = (
              "prescribing physician", "prescribing provider", "prescribing practitioner", "prescriber",
              "referring physician", "referring provider", "ordered by", "treating physician", "treating practitioner",
              "physician name", "provider name", "practitioner name", "prescriber name", "ordering physician name",
-             "physician (printed name)", "printed name", "attending physician", "attending"), 0.95),
+             "physician (printed name)", "printed name", "attending physician", "attending", "referred by",
+             "referral from", "requested by", "requesting physician", "requesting provider"), 0.95),
     (phrases("physician", "provider", "practitioner", "doctor", "md", "clinician", "signed by",
              "electronically signed by", "rendering provider") + r"[ ]*[:#-]?", 0.8),
 )
 _PRESCRIBER_CONTEXT_LINES = (0, 1)  # a bare "Physician:" may be the second line of "Interpreting\nphysician:"
 _NOT_PRESCRIBER_CONTEXT = r"supplier|practice|group|facility|patient|interpret|technolog|scor|pharmac|company"
 _NPI = re.compile(r"(?<![A-Za-z0-9])([0-9OoIlSB]{10})(?![A-Za-z0-9])")
-_NPI_LABEL = re.compile(r"\bNPI\b|national\s+provider", re.IGNORECASE)
+# Lines above an NPI searched for its owner: a form's cell may wrap "Interpreting⏎physician:⏎Name⏎MD, NPI …"
+_NPI_OWNER_LINES = 3
+_NPI_LABEL = re.compile(r"(?<![A-Za-z])NPI[lI1|]?(?![A-Za-z])|national\s+provider", re.IGNORECASE)  # "NPIL:"
 _PERSON_CONTEXT = re.compile(r"ordering|ordered|prescrib|referr|physician|provider|practitioner|doctor|treating|"
                              r"attending|signature|signed|individual|type\s*1", re.IGNORECASE)
 _PRESCRIBER_WORDS = re.compile(r"ordering|ordered|prescrib|referr|treating|attending|signature|signed",
@@ -102,7 +114,9 @@ def items(scan: Scan) -> ExtractedField | None:
     found: dict[str, dict[str, Any]] = {}
     first: tuple[ScanPage, int, int] | None = None
     for page, match in scan.find(_HCPCS):
-        code = match.group(1).upper() + fold_digits(match.group(2))
+        code = match.group(1).upper().replace("£", "E").replace("€", "E") + fold_digits(match.group(2))
+        if code not in HCPCS:
+            code = _misread_device_code(page, match, code) or code
         if code in HCPCS and code not in found:
             found[code] = {"hcpcs": code, "quantity": _quantity(page, match.end()), "settings": {}}
             first = first or (page, match.start(), match.end())
@@ -119,14 +133,36 @@ def items(scan: Scan) -> ExtractedField | None:
     return scan.field("items", list(found.values()), page, start, end, confidence)
 
 
+def _misread_device_code(page: ScanPage, match: re.Match[str], code: str) -> str | None:
+    """The device code a code no table knows stands for when OCR misread one digit of it ("E0801") and its
+    row names the device in words ("Continuous positive airway pressure (CPAP) device")."""
+    row_end = page.folded.find("\n", page.folded.find("\n", match.end()) + 1)  # the row may wrap once
+    row = page.folded[match.end():len(page.folded) if row_end < 0 else row_end]
+    for pattern, device in _DEVICE_PATTERNS:
+        if pattern.search(row) and device[0] == code[0] and Levenshtein.distance(device, code) == 1:
+            return device
+    return None
+
+
 def _quantity(page: ScanPage, after: int) -> int:
-    """The quantity written for the item whose code ends at ``after``: a "qty"/"quantity" before the next
-    code (wrapped lines included), else a number closing the code's table row; 1 when none is written."""
-    next_code = _HCPCS.search(page.folded, after, after + _ITEM_WINDOW)
-    window = page.folded[after:next_code.start() if next_code else after + _ITEM_WINDOW]
-    line_end = page.folded.find("\n", after)
-    found = _QUANTITY.search(window) or _ROW_END_NUMBER.search(
-        page.folded[after:len(page.folded) if line_end < 0 else line_end])
+    """The quantity written for the item whose code ends at ``after``: on the code's own line a "qty" /
+    "quantity", else the number standing alone in its table row; else a "qty" on the lines a wrapped row
+    runs on to (at most ``_WRAPPED_ROW_LINES``, never past the next code); 1 when none is written."""
+    text = page.folded
+    line_end = text.find("\n", after)
+    line_end = len(text) if line_end < 0 else line_end
+    next_code = _HCPCS.search(text, after, after + _ITEM_WINDOW)
+    wrapped_end = line_end
+    for _ in range(_WRAPPED_ROW_LINES):
+        following = text.find("\n", wrapped_end + 1)
+        wrapped_end = len(text) if following < 0 else following
+    wrapped_end = min(wrapped_end, next_code.start() if next_code else after + _ITEM_WINDOW)
+    labelled = _QUANTITY.search(text, after, max(line_end, wrapped_end))
+    found = ((labelled if labelled and labelled.start() < line_end else None)  # "quantity⏎2": prose wrapped
+             or next((number for number in _ROW_NUMBER.finditer(text, after, line_end)
+                      if not _SETTING_BEFORE.search(text, max(after, number.start() - 12), number.start())
+                      and not _RANGE_AFTER.match(text, number.end())), None)
+             or labelled)
     if found:
         number = int(next(group for group in found.groups() if group))
         if 0 < number < 100:
@@ -224,19 +260,35 @@ def oxygen_settings(scan: Scan) -> dict[str, Any]:
 
 def prescriber_name(scan: Scan) -> ExtractedField | None:
     for (labels, confidence), context_lines in zip(_PRESCRIBER_LABELS, _PRESCRIBER_CONTEXT_LINES, strict=True):
-        for page, _label, value in scan.labelled(labels, r"[^\n]", exclude_before=_NOT_PRESCRIBER_CONTEXT,
-                                                 context_lines=context_lines):
-            start, end = scan.segment(page, value.start(), name=True)
-            text = page.folded[start:end]
-            cut = re.search(r"\bNPI\b|\d|\(", text)  # "Dr. Jane Doe NPI 123..." on one line
-            if cut:
-                end = start + cut.start()
-                while end > start and page.folded[end - 1] in " ,.-#:":
-                    end -= 1
+        for page, label, value in scan.labelled(labels, r"[^\n]", exclude_before=_NOT_PRESCRIBER_CONTEXT,
+                                                context_lines=context_lines):
+            start, end = _name_span(scan, page, value.start())
             person = parse_person(page.folded[start:end])
+            if person is None:  # the name may go on where a form's cell or the line wrapped
+                start, end = _name_span(scan, page, value.start(), wrapped_after=label.end())
+                person = parse_person(page.folded[start:end])
+            if person is None:  # or OCR read its comma as a full stop ("Farquhar. Kwame M.D.")
+                start, end = _name_span(scan, page, value.start(), sentence_ends=False)
+                person = parse_person(page.folded[start:end])
             if person:
                 return scan.field("prescriber_name", person, page, start, end, confidence)
     return None
+
+
+def _name_span(scan: Scan, page: ScanPage, start: int, *, wrapped_after: int | None = None,
+               sentence_ends: bool = True) -> tuple[int, int]:
+    """The span of a clinician's name written at ``start``: up to an NPI, a number or a parenthesis on its
+    line ("Dr. Jane Doe NPI 123..."), and a sentence's end unless not ``sentence_ends``; with
+    ``wrapped_after`` (its label's end), taking in the next line where the name wrapped."""
+    start, end = scan.segment(page, start, name=sentence_ends)
+    if wrapped_after is not None:
+        end = scan.wrapped_name_end(page, wrapped_after, start, end)
+    cut = re.search(r"\bNPI\b|\d|\(", page.folded[start:end])
+    if cut:
+        end = start + cut.start()
+        while end > start and page.folded[end - 1] in " ,.-#:":
+            end -= 1
+    return start, end
 
 
 def prescriber_npi(scan: Scan) -> ExtractedField | None:
@@ -247,7 +299,7 @@ def prescriber_npi(scan: Scan) -> ExtractedField | None:
     best: tuple[int, bool, ScanPage, re.Match[str], str] | None = None
     for page, match in scan.find(_NPI):
         number = fold_digits(match.group(1))
-        context = page.folded[_previous_line_start(page.folded, match.start()):match.start()]
+        context = page.folded[_previous_line_start(page.folded, match.start(), _NPI_OWNER_LINES):match.start()]
         if not _NPI_LABEL.search(context):
             continue
         candidate = (_npi_owner_score(context), valid_npi(number), page, match, number)

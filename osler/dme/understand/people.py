@@ -23,15 +23,28 @@ _NOT_NAMES = {"the", "and", "was", "is", "with", "for", "to", "of", "on", "at", 
               "respiratory", "data", "interpretation", "findings", "who", "whom", "it", "may", "dear", "supplier",
               "practitioner", "treating", "ordering", "prescribing", "referring", "attending", "interpreting",
               "prescriber", "clinician", "doctor", "individual", "organization", "facility", "billing", "ordered",
-              "referred", "interpreted", "electronically", "digitally", "reviewed", "dictated", "approved"}
+              "referred", "interpreted", "electronically", "digitally", "reviewed", "dictated", "approved",
+              # words of document titles, which a letter's "RE:" line names instead of a patient
+              "diagnostic", "polysomnogram", "hsat", "hst", "psg", "attended", "unattended", "in-lab", "analysis",
+              "qualifying", "qualification", "resting", "pulse", "ambulatory", "exercise", "six-minute",
+              "amended", "revised", "corrected", "consultation", "consult", "medicine", "follow-up", "new",
+              "clinical", "continuity", "care", "after", "registration", "profile", "admission", "saturation",
+              "titration", "split-night", "type", "record", "records", "documentation", "notes", "attached"}
 _PARTICLES = {"van", "von", "de", "del", "della", "da", "di", "la", "le", "du", "st", "bin", "al", "ten", "ter"}
-_SPECKS = "'\"`,:;|_-\u00b0~*"  # what OCR leaves at a word's edges: stray quotes, specks, rule fragments
+_SPECKS = "'\"`,:;|_-\u00b0~*/\\"  # what OCR leaves at a word's edges: stray quotes, specks, rule fragments
+# A name printed in capitals, as OCR may read it: a lower-case l for an I ("MEl"), digits for letters ("J0HN").
+_DIGIT_LETTERS = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "|": "I"})
 _TOKEN = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
 
 
 def parse_person(text: str) -> dict[str, str] | None:
     """``{"family", "given"}`` from a written name, or None when ``text`` does not look like one."""
     text = re.sub(r"\([^)]*\)", " ", text).strip(" ,.;:-_")
+    # "ESPINOZA. AISHA": a full stop after a whole first word (not an initial or a title) is OCR's comma
+    text = re.sub(r"^([A-Za-z'\-]{3,})\.(?=\s+[A-Z])", lambda found: found.group(1) + ("." if found.group(1).lower()
+                  in _TITLES else ","), text)
+    if re.search(r"^\S+\s+[A-Za-z]\.?,", text):  # "Vernon E, Kowalczyk": OCR's comma for an initial's full stop
+        text = re.sub(r"^(\S+\s+[A-Za-z])\.?,", r"\1.", text)
     if "," in text:
         family_part, _, given_part = text.partition(",")
         given_tokens = _name_tokens(given_part)
@@ -50,7 +63,7 @@ def _name_tokens(text: str) -> list[str]:
     tokens = []
     for raw in text.replace(",", " ").split():
         raw = raw.strip(_SPECKS)
-        token = raw.replace(".", "") if raw.replace(".", "").lower() in _CREDENTIALS else raw.strip(".")
+        token = raw.replace(".", "") if raw.replace(".", "").lower() in _CREDENTIALS else _ocr_repaired(raw.strip("."))
         if not token:
             continue
         lowered = token.lower().replace(".", "")
@@ -60,6 +73,17 @@ def _name_tokens(text: str) -> list[str]:
             return tokens  # the name ended: what follows is the form's next words ("Jane Doe, MD Individual NPI")
         tokens.append(token)
     return tokens
+
+
+def _ocr_repaired(token: str) -> str:
+    """``token`` with OCR's look-alikes read back as letters when the rest of it is plainly a name: digits
+    amid letters ("J0HN"), and a lower-case l amid capitals ("MEl", "WlLLIAM")."""
+    letters = sum(char.isalpha() for char in token)
+    if letters >= 2 and any(char in "0158|" for char in token) and letters >= len(token) - 2:
+        token = token.translate(_DIGIT_LETTERS)
+    if "l" in token and len(token) >= 3 and token.replace("l", "").isupper():
+        token = token.replace("l", "I")
+    return token
 
 
 def _person(family: str, given: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Scanning a document's pages for labelled values: the tools every field extractor shares.
 
-Pages are searched in their folded form (``normalize.fold``: same length as the page text), so a span
-found here is a span of ``Page.text`` and provenance quotes the page exactly. A label is matched on word
+Pages are searched in their folded form (``normalize.fold``: same length as the page text; on OCR'd pages
+``labels.repair_labels`` also puts misread label words right), so a span found here is a span of
+``Page.text`` and provenance quotes the page exactly. A label is matched on word
 boundaries, may carry a parenthesised hint ("Date of Birth (mm/dd/yyyy)") and a separator (":", "#",
 "-", "="), and its value may follow on the same line or, in form layouts, on the next line.
 """
@@ -11,12 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from osler.dme.model import Document, ExtractedField, Provenance
+from osler.dme.understand.labels import repair_labels
 from osler.dme.understand.normalize import fold
 
-_SEPARATOR = r"(?:[ ]+(?:is|was)\s+|\s*(?:\([^)\n]{0,40}\)[ ]*)?(?:(?:[:#=.]|-(?!\d))+[ ]*)?(?:\n[ ]*)?)"
+# A label's separator: a colon and its kin, which OCR may read as a semicolon or follow with a speck
+# ("Medical Record #: . 1821211", "CHART #; MR8951957", "Account/MRN: ' MR9474569", "DOB: © 04-07-1944").
+_SEPARATOR = r"(?:[ ]+(?:is|was)\s+|\s*(?:\([^)\n]{0,40}\)[ ]*)?(?:(?:[:#=.;'\"©°*~]|-(?!\d))[ ]*){0,4}(?:\n[ ]*)?)"
 # Where a value written after a label ends on its line: a gap of 2+ spaces (the next column), a bar, a
 # semicolon, a label that needs no colon ("John Smith DOB 3/14/49"), or the next "Label:" (a colon not
 # inside a time), whose label words are then trimmed off.
@@ -24,6 +29,11 @@ _COLUMN_END = re.compile(r"[ ]{2,}|\||;|:(?!\d)")
 _NAME_END = re.compile(r"\s(?=(?:DOB|D\.O\.B|MRN|Sex|Gender|Age|Date|Phone|Tel|NPI|MBI|SSN|Acct|Account|Birth|Born|"
                        r"Medicare|Member|Insurance|Payer|Dx|ICD|Provider|Physician|Practitioner|Prescriber|Fax|"
                        r"Signature|Signed)\b)|(?<=[a-z]{3})\.\s", re.IGNORECASE)
+FULL_LINE_SHARE = 0.85  # a line this share of the page's longest runs to the right margin
+_CLAUSE_BREAK = re.compile(r"(?<=[A-Za-z]{3})[.;]\s|[ ]{2,}|\|")
+# What may follow a heading's key word: at most two more words and a colon ("Emergency Contact Information:"),
+# but no value ("Patient ID: 327933" is a label line, not a heading)
+_HEADING_TAIL = re.compile(r"\w*(?:[ /&-]+[A-Za-z]+){0,2}[ ]*:?[ ]*")
 _SENTENCE_END = re.compile(r"(?<=[A-Za-z]{3})\.\s")
 _LABEL_WORD_LIST = """
     dob d.o.b birth birthdate born date of dt mrn mr chart record medical med rec sex gender age phone tel cell
@@ -56,12 +66,17 @@ class ScanPage:
     folded: str
     ocr_confidence: float | None
 
+    @cached_property
+    def longest_line(self) -> int:
+        return max((len(line.rstrip()) for line in self.folded.splitlines()), default=0)
+
 
 def phrases(*labels: str) -> str:
-    """One regex alternation of label phrases: spaces match any whitespace, dots are optional."""
+    """One regex alternation of label phrases: spaces match any whitespace (or a speck), dots are optional."""
     parts = []
     for label in sorted(labels, key=len, reverse=True):
-        part = label if label.startswith("(?") else re.escape(label).replace(r"\ ", r"\s*").replace(r"\.", r"\.?")
+        # between words any space, or a speck OCR left there ("Date of, Birth", "Date of.Birth")
+        part = label if label.startswith("(?") else re.escape(label).replace(r"\ ", r"[\s,.'`]*").replace(r"\.", r"\.?")
         parts.append(part)
     return "(?:" + "|".join(parts) + ")"
 
@@ -87,8 +102,8 @@ class Scan:
 
     def __init__(self, document: Document) -> None:
         self.document = document
-        self.pages = [ScanPage(page.number, page.text, fold(page.text), page.ocr_confidence)
-                      for page in document.pages]
+        self.pages = [ScanPage(page.number, page.text, repair_labels(fold(page.text)) if page.source == "ocr"
+                               else fold(page.text), page.ocr_confidence) for page in document.pages]
 
     def labelled(self, labels: str, value: str | re.Pattern[str], *, flags: int = re.IGNORECASE,
                  exclude_before: str | None = None, context_lines: int = 0) -> Iterator[LabelledValue]:
@@ -100,8 +115,7 @@ class Scan:
         excluded = re.compile(exclude_before, re.IGNORECASE) if exclude_before else None
         for page in self.pages:
             for label in _overlapping(label_pattern, page.folded):
-                if excluded and excluded.search(page.folded[_line_start(page.folded, label.start(), context_lines):
-                                                             label.start()]):
+                if excluded and _excluded(excluded, page.folded, label.start(), context_lines):
                     continue
                 found = value_pattern.match(page.folded, label.end())
                 if found:
@@ -134,14 +148,50 @@ class Scan:
         """``end`` moved over the next line when that line reads as the rest of a value a form's cell wrapped:
         short, no label, no digits, not a section heading."""
         text = page.folded
+        line_end = end
+        while text[line_end:line_end + 1] in (" ", ".", ","):  # what ``segment`` trimmed ("Margaret J.")
+            line_end += 1
+        if text[line_end:line_end + 1] != "\n" or re.search(r"[A-Za-z]{3}\.", text[max(0, end - 3):line_end]):
+            return end  # the value's line does not end there, or ends a sentence ("Medicare.")
+        next_end = text.find("\n", line_end + 1)
+        following = text[line_end + 1:len(text) if next_end < 0 else next_end]
+        if (following.strip() and len(following) <= 30 and not re.search(r"[:\d#|]", following)
+                and not _SECTION_WORDS.search(following)):
+            return line_end + 1 + len(following.rstrip(" ,.")) if following.rstrip(" ,.") else end
+        return end
+
+    def wrapped_name_end(self, page: ScanPage, label_end: int, start: int, end: int) -> int:
+        """``end`` of a name at ``start`` moved over where it wrapped: a form's cell continued on the next line
+        (the value under its label), or text that ran into the right margin and went on at the start of the
+        next line ("Referred by Valenzuela,⏎Beverly DO.")."""
+        if "\n" in page.folded[label_end - 1:start]:
+            return self.wrapped_end(page, end)
+        if self.fills_line(page, end):
+            next_start = page.folded.find("\n", end) + 1
+            _, next_end = self.segment(page, next_start, name=True)
+            return next_end if next_end > next_start else end
+        return end
+
+    def fills_line(self, page: ScanPage, end: int) -> bool:
+        """Whether the value ending at ``end`` ends its line and that line is about as long as the page's
+        longest: text that ran into the right margin and wrapped."""
+        line_end = page.folded.find("\n", end)
+        line_end = len(page.folded) if line_end < 0 else line_end
+        if page.folded[end:line_end].strip(" .,"):
+            return False
+        line = page.folded[page.folded.rfind("\n", 0, end) + 1:line_end]
+        return len(line.rstrip()) >= FULL_LINE_SHARE * page.longest_line
+
+    def sentence_end(self, page: ScanPage, end: int) -> int:
+        """``end`` moved to the end of the sentence on the next line when the value at ``end`` ends its line
+        mid-sentence (prose wrapped): "Primary insurance is CMS⏎Medicare Part B." """
+        text = page.folded
         if text[end:end + 1] != "\n":
             return end
         next_end = text.find("\n", end + 1)
-        following = text[end + 1:len(text) if next_end < 0 else next_end]
-        if (following.strip() and len(following) <= 30 and not re.search(r"[:\d#|]", following)
-                and not _SECTION_WORDS.search(following)):
-            return end + 1 + len(following.rstrip())
-        return end
+        next_end = len(text) if next_end < 0 else next_end
+        stop = _SENTENCE_END.search(text, end + 1, next_end) or re.search(r"\.$", text[:next_end])
+        return stop.start() if stop and stop.start() > end + 1 else end
 
     def find(self, pattern: re.Pattern[str]) -> Iterator[tuple[ScanPage, re.Match[str]]]:
         for page in self.pages:
@@ -169,13 +219,27 @@ def _overlapping(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]
         position = found.start() + 1
 
 
-def _line_start(text: str, position: int, lines_above: int) -> int:
-    start = text.rfind("\n", 0, position)
+def _excluded(excluded: re.Pattern[str], text: str, position: int, lines_above: int) -> bool:
+    """Whether the words before a label at ``position`` rule it out: ``excluded`` matches in its own clause
+    (the line back to a sentence's end, a column gap or a bar) or ends one of the ``lines_above`` lines —
+    a block's heading ("Emergency Contact⏎Name:"), not a title that merely mentions the word ("Physician
+    Order for Home Medical Equipment⏎Name:")."""
+    line_start = text.rfind("\n", 0, position) + 1
+    own = text[line_start:position]
+    clause_start = max((found.end() for found in _CLAUSE_BREAK.finditer(own)), default=0)
+    if excluded.search(own[clause_start:]):
+        return True
+    above_end = line_start - 1
     for _ in range(lines_above):
-        if start <= 0:
+        if above_end < 0:
             break
-        start = text.rfind("\n", 0, start)
-    return start + 1
+        above_start = text.rfind("\n", 0, above_end) + 1
+        line = text[above_start:above_end]
+        last = max(excluded.finditer(line), key=lambda found: found.end(), default=None)
+        if last and _HEADING_TAIL.fullmatch(line[last.end():]):
+            return True
+        above_end = above_start - 1
+    return False
 
 
 _CHECKED = re.compile(r"(?:\[\s*[xX✓✔*]\s*\]|\(\s*[xX✓✔*]\s*\)|[☒☑■✓✔✗✘])\s*$")

@@ -1,0 +1,90 @@
+"""OCR's misreadings of a form's label words put right before the labels are searched: "Nanie:" for "Name:",
+"Date of Blrth:" for "Date of Birth:", "Medicare #" read with a 0 for the o; and, for classification, of the
+words of document titles ("Visit Simmary").
+
+Only words standing in a label — at most four words right before a colon on their line — are considered
+(title words anywhere), and only on OCR'd pages. A word is replaced by the word it reads as once OCR's usual
+confusions are undone on both (m read as rn, ni or in, d as cl, w as vv, l and i and 1 alike, o as 0, s as 5),
+or, for words of six letters or more, is one edit away from it then. The replacement keeps the page's length
+— it is padded with spaces, and never longer than the word it replaces — so spans found afterwards are
+still spans of the page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz.distance import Levenshtein
+
+LABEL_WORDS = ("name", "patient", "birth", "date", "gender", "medicare", "member", "insurance", "physician",
+               "provider", "prescriber", "ordering", "ordered", "diagnosis", "diagnoses", "signature", "record",
+               "number", "account", "beneficiary", "study", "visit", "service", "order", "quantity", "payer",
+               "primary", "subscriber", "policy", "chart", "practitioner", "treating", "referring", "medical",
+               "carrier", "plan", "performed", "recording", "test", "tested", "birthdate")
+_CONFUSIONS = (("rn", "m"), ("ni", "m"), ("in", "m"), ("nl", "m"), ("cl", "d"), ("vv", "w"), ("1", "l"), ("|", "l"),
+               ("i", "l"), ("0", "o"), ("5", "s"))
+_LABEL_RUN = re.compile(r"(?m)(?:^|(?<=[ |]))((?:[A-Za-z0-9|]{2,}[ .,]{1,2}){0,3}[A-Za-z0-9|]{3,})[ ]?(?=:)")
+_WORD = re.compile(r"[A-Za-z0-9|]{3,}")
+FUZZY_MIN_LENGTH = 6
+
+
+def _shape(word: str) -> str:
+    shape = word.lower()
+    for seen, meant in _CONFUSIONS:
+        shape = shape.replace(seen, meant)
+    return shape
+
+
+_SHAPES = {_shape(word): word for word in LABEL_WORDS}
+# The words of the document kinds' titles (``classify``), six letters or more
+TITLE_WORDS = ("summary", "encounter", "discharge", "progress", "consultation", "polysomnography", "polysomnogram",
+               "oximetry", "overnight", "prescription", "demographics", "registration", "interpretation",
+               "equipment", "written", "detailed", "standard", "evaluation", "ambulatory", "nocturnal", "arterial",
+               "clinical", "continuity", "attended", "titration", "medicine", "pulmonary", "follow-up")
+_TITLE_SHAPES = {_shape(word): word for word in TITLE_WORDS}
+
+
+def repair_labels(text: str) -> str:
+    """``text`` (same length) with misread label words before colons replaced by the words they stand for."""
+    repaired = list(text)
+    for run in _LABEL_RUN.finditer(text):
+        for word in _WORD.finditer(run.group(1)):
+            meant = label_word(word.group())
+            if meant and meant != word.group().lower():
+                start = run.start(1) + word.start()
+                written = _like(meant, word.group())
+                repaired[start:start + len(word.group())] = written.ljust(len(word.group()))
+    return "".join(repaired)
+
+
+def repair_title_words(text: str) -> str:
+    """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary") put right,
+    so that a kind's title still counts as its evidence."""
+    repaired = list(text)
+    for word in _WORD.finditer(text):
+        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS)
+        if meant and meant != word.group().lower():
+            repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
+    return "".join(repaired)
+
+
+def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS) -> str | None:
+    """The label (or title) word ``word`` reads as (see the module docstring), or None."""
+    shapes = _SHAPES if shapes is None else shapes
+    if word.lower() in words:
+        return word.lower()
+    shape = _shape(word)
+    meant = shapes.get(shape)
+    if meant is None and len(word) >= FUZZY_MIN_LENGTH:
+        # one edit away, but not the word with an ending added ("Physicians" is a word, not a misread label)
+        close = [label for label_shape, label in shapes.items() if Levenshtein.distance(shape, label_shape) <= 1
+                 and not shape.startswith(label_shape)]
+        meant = close[0] if len(close) == 1 else None
+    return meant if meant and len(meant) <= len(word) else None
+
+
+def _like(word: str, written: str) -> str:
+    """``word`` in the case ``written`` was in: capitals, a capital first letter, or lower case."""
+    if written.isupper():
+        return word.upper()
+    return word.capitalize() if written[:1].isupper() else word
