@@ -17,7 +17,6 @@ from pypdf.errors import PdfReadError
 from osler.dme.model import Decision, Document, DocumentKind, ExtractedField, Missing, OrderCase, Page, Provenance
 from osler.dme.pipeline.stages import Stages
 
-
 # Seconds each document takes to read, for tests that need work to last long enough for a second worker to
 # start and share it (reading here is otherwise near-instant).
 READ_DELAY_S = float(os.environ.get("OSLER_TEST_STAND_IN_READ_DELAY_S", "0"))
