@@ -185,7 +185,8 @@ def test_fragments_without_markers_keep_the_given_order() -> None:
 def test_scanned_fragments_are_ordered_by_their_ocred_markers() -> None:
     fragments = [image_pdf(f"Page {part} of 2\n\n{SENTENCE} ({part})") for part in (2, 1)]
     pages = read_pages(assemble(fragments), document="t" * 64)
-    assert [page.text.splitlines()[0] for page in pages] == ["Page 1 of 2", "Page 2 of 2"]
+    assert [page_marker(page.text.splitlines()[0]) for page in pages] == [1, 2]
+    assert [page.text.endswith(f"({part})") for part, page in zip((1, 2), pages, strict=True)] == [True, True]
 
 
 
@@ -224,6 +225,49 @@ def test_skew_is_measured_and_table_rules_are_erased() -> None:
 def _runs_of_ink(row: np.ndarray) -> list[int]:
     edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
     return [int(end - start) for start, end in zip(edges[::2], edges[1::2], strict=True)] or [0]
+
+
+def _pixels_in_long_runs(ink: np.ndarray, length: int) -> np.ndarray:
+    """Reference for ``clean._runs`` along rows: every pixel of a run of at least ``length``, found run by run."""
+    marked = np.zeros_like(ink)
+    for number, row in enumerate(ink):
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
+        for start, end in zip(edges[::2], edges[1::2], strict=True):
+            if end - start >= length:
+                marked[number, start:end] = True
+    return marked
+
+
+@pytest.mark.parametrize("length", [7, 8, 31])
+def test_rule_runs_are_exactly_the_pixels_of_long_straight_runs(length: int) -> None:
+    rng = np.random.default_rng(length)
+    ink = rng.random((120, 200)) < 0.45  # short runs everywhere
+    ink[10, 5:5 + length] = True  # a run exactly as long as a rule
+    ink[20, 0:length - 1] = True  # one pixel short, at the left edge
+    ink[30, 200 - length:] = True  # at the right edge
+    ink[40:120, 60] = True  # a vertical rule
+    assert np.array_equal(clean._runs(ink, length, axis=1), _pixels_in_long_runs(ink, length))
+    assert np.array_equal(clean._runs(ink, length, axis=0), _pixels_in_long_runs(ink.T, length).T)
+
+
+def test_specks_far_from_text_go_and_dots_near_text_stay() -> None:
+    ink = np.zeros((400, 400), dtype=bool)
+    ink[100:130, 100:250] = True  # "text": one big blob
+    ink[133:135, 180:182] = True  # a dot just below it: kept
+    ink[300:303, 300:303] = True  # a speck far from anything: removed
+    ink[350:360, 20:24] = True  # a speck of 40 pixels is too big to be one: kept
+    rows, columns = clean._specks(ink)
+    assert set(zip(rows.tolist(), columns.tolist(), strict=True)) == {(r, c) for r in range(300, 303)
+                                                                      for c in range(300, 303)}
+
+
+def test_a_cleaned_page_file_is_left_bilevel_for_tesseract(tmp_path: Path) -> None:
+    path = tmp_path / "page.pgm"
+    skewed_scan(bordered_form_pdf(), 1.5).save(path)
+    clean.clean_page_file(path)
+    with Image.open(path) as page:
+        assert page.mode == "1" and page.size == skewed_scan(bordered_form_pdf(), 1.5).size
+        assert 0 < (np.asarray(page) == 0).mean() < 0.2  # some ink, mostly paper
 
 
 def test_bordered_form_is_read_row_by_row_after_cleaning() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -23,7 +24,9 @@ RULE_INK = 215  # a rule's blurred edges are lighter: traced at this level so th
 REDUCTION = 4  # the skew search runs on a copy this many times smaller
 MAX_SKEW_DEGREES = 3.0
 COARSE_STEP, FINE_STEP = 0.25, 0.05
-MIN_ROTATION = 0.05  # below this a rotation would only blur
+# Below this a rotation would only blur (and cost ~70 ms a page): Tesseract's line finding absorbs so small a
+# skew, a rule still runs straight for hundreds of pixels, and a straight page measures ±0.1° in this search.
+MIN_ROTATION = 0.25
 # Rule lengths as shares of the page width: a horizontal rule is longer than a word of 3 % of the width
 # (75 px at 300 dpi), a vertical one taller than a capital with descender (2.4 %, 60 px).
 HORIZONTAL_RULE_SHARE = 0.03
@@ -48,10 +51,15 @@ def clean_page(image: Image.Image) -> Image.Image:
 
 
 def clean_page_file(path: Path) -> None:
-    """Clean the page image at ``path`` in place (same format)."""
+    """Clean the page image at ``path`` in place, and leave it bilevel (a 1-bit PBM under the same name).
+
+    Bilevel because Tesseract reads a 1-bit page about 30 % faster than the same page in grey (it skips its
+    own thresholding), with the same words: on 10 cases of scanned corpus documents word recall was 0.9855
+    against 0.9863 and precision 0.9577 against 0.9579. The threshold is Otsu's, as Tesseract's own is."""
     with Image.open(path) as image:
-        cleaned = clean_page(image)
-    cleaned.save(path)
+        cleaned = np.asarray(clean_page(image))
+    _, bilevel = cv2.threshold(cleaned, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    Image.fromarray(bilevel).convert("1").save(path, format="PPM")
 
 
 def skew_angle(page: Image.Image) -> float:
@@ -71,41 +79,57 @@ def skew_angle(page: Image.Image) -> float:
 
 
 def _runs(ink: np.ndarray, length: int, axis: int) -> np.ndarray:
-    """The ink pixels that belong to a straight run of at least ``length`` pixels along ``axis`` (a
-    morphological opening by a line, with running minimum and maximum filters)."""
-    as_bytes = ink.view(np.uint8)
-    eroded = ndimage.minimum_filter1d(as_bytes, length, axis=axis, mode="constant", cval=0)
-    return ndimage.maximum_filter1d(eroded, length, axis=axis, mode="constant", cval=0).astype(bool)
+    """The ink pixels that belong to a straight run of at least ``length`` pixels along ``axis``: a
+    morphological opening by a line, with OpenCV (~4x faster on a page than SciPy's running minimum and
+    maximum filters). The dilation's anchor mirrors the erosion's: with the same anchor twice, as a plain
+    opening of an even-length line has it, the result is one pixel off the run."""
+    if axis == 1:  # OpenCV's anchors are (x, y)
+        shape, anchor, mirrored = (1, length), (length // 2, 0), (length - 1 - length // 2, 0)
+    else:
+        shape, anchor, mirrored = (length, 1), (0, length // 2), (0, length - 1 - length // 2)
+    line = np.ones(shape, np.uint8)
+    eroded = cv2.erode(ink.view(np.uint8), line, anchor=anchor, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.dilate(eroded, line, anchor=mirrored, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
 
 
 def _rules(ink: np.ndarray) -> np.ndarray:
     width = ink.shape[1]
     rules = _runs(ink, max(8, round(width * HORIZONTAL_RULE_SHARE)), axis=1)
     rules |= _runs(ink, max(8, round(width * VERTICAL_RULE_SHARE)), axis=0)
-    grown = rules.view(np.uint8)
-    for axis in (0, 1):
-        grown = ndimage.maximum_filter1d(grown, 2 * RULE_MARGIN + 1, axis=axis)
-    return grown.astype(bool)
+    if not rules.any():
+        return rules
+    square = np.ones((2 * RULE_MARGIN + 1, 2 * RULE_MARGIN + 1), np.uint8)
+    return cv2.dilate(rules.view(np.uint8), square, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
 
 
 def _specks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The (rows, columns) of small blobs of ink with no larger blob (text) within the clearance: toner dust
-    and line noise. Nearness is judged on a grid of ``BLOCK``-pixel blocks, which is plenty for a clearance."""
+    and line noise. Nearness is judged on a grid of ``BLOCK``-pixel blocks, which is plenty for a clearance.
+
+    Whole-page passes are kept to labelling, bounding boxes and one block reduction: a blob's pixels are
+    counted only when its box is small enough for it to be a speck (counting every label of the page with
+    ``bincount`` took longer than labelling it)."""
     labels, count = ndimage.label(ink)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    small = areas <= SPECK_AREA
-    small[0] = False
-    speck_pixels = small[labels]
-    rows, columns = np.nonzero(speck_pixels)
-    if not len(rows):
-        return rows, columns
-    text = ink & ~speck_pixels
-    height, width = (size // BLOCK for size in text.shape)
-    blocks = text[:height * BLOCK, :width * BLOCK].reshape(height, BLOCK, width, BLOCK).any(axis=(1, 3))
+    pieces = []
+    for label, box in enumerate(ndimage.find_objects(labels), 1):
+        if box[0].stop - box[0].start + box[1].stop - box[1].start - 1 > SPECK_AREA:
+            continue  # a 4-connected blob reaching across its box has at least height + width - 1 pixels
+        rows, columns = np.nonzero(labels[box] == label)
+        if len(rows) <= SPECK_AREA:
+            pieces.append((rows + box[0].start, columns + box[1].start, np.full(len(rows), label)))
+    if not pieces:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    rows, columns, owners = (np.concatenate(part) for part in zip(*pieces, strict=True))
+    text = ink.copy()
+    text[rows, columns] = False
+    height, width = (size // BLOCK for size in ink.shape)
+    # INTER_AREA averages each block exactly; one ink pixel of 255 in a block of 64 still averages to 4 > 0
+    blocks = cv2.resize(text[:height * BLOCK, :width * BLOCK].view(np.uint8) * np.uint8(255), (width, height),
+                        interpolation=cv2.INTER_AREA) > 0
     reach = max(1, round(ink.shape[1] * SPECK_CLEARANCE_SHARE / BLOCK))
     near_blocks = ndimage.maximum_filter(blocks.view(np.uint8), size=2 * reach + 1).astype(bool)
     near = near_blocks[np.minimum(rows // BLOCK, height - 1), np.minimum(columns // BLOCK, width - 1)]
     touched = np.zeros(count + 1, dtype=bool)  # a blob is a speck only if none of its pixels is near text
-    touched[labels[rows[near], columns[near]]] = True
-    keep = ~touched[labels[rows, columns]]
+    touched[owners[near]] = True
+    keep = ~touched[owners]
     return rows[keep], columns[keep]

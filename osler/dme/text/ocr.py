@@ -1,13 +1,13 @@
-"""OCR of PDF pages: ``pdftoppm`` renders a page to a 300 dpi greyscale PGM, ``clean`` straightens it and
-erases table rules and specks, and Debian's ``tesseract`` reads it (TSV output, so one run gives the text and
-each word's confidence), with ``OMP_THREAD_LIMIT=1`` so that pages, not Tesseract's threads, are what runs in
-parallel. PGM rather than PNG because compressing and decompressing a 300 dpi page costs more than a second
-on this machine's cores, for nothing: the file lives only until Tesseract has read it.
+"""OCR of PDF pages: ``pdftoppm`` renders a page to a 300 dpi greyscale PGM, ``clean`` straightens it, erases
+table rules and specks and leaves it bilevel, and Debian's ``tesseract`` reads it (TSV output, so one run gives
+the text and each word's confidence), with ``OMP_THREAD_LIMIT=1`` so that pages, not Tesseract's threads, are
+what runs in parallel. PGM rather than PNG because compressing and decompressing a 300 dpi page costs more
+than a second on this machine's cores, for nothing: the file lives only until Tesseract has read it.
 
 Most of the work happens in the ``pdftoppm`` and ``tesseract`` child processes, one pair per page; threads
-start them, clean the image between the two (array work in NumPy and SciPy, which release the GIL for most
-of it) and wait, so pages run in parallel without forking the (possibly durable-workflow) worker that calls
-us.
+start them, clean the image between the two (array work in NumPy, SciPy and OpenCV, which release the GIL
+for most of it) and wait, so pages run in parallel without forking the (possibly durable-workflow) worker
+that calls us.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ class OcrFailed(Exception):
 def ocr_pages(pdf: bytes, page_numbers: list[int], *, processes: int = 2, dpi: int = DPI) -> list[Page]:
     """OCR the given 1-based pages of ``pdf``, up to ``processes`` pages at a time; pages in the given order.
 
-    One thread renders pages ahead, in order, while Tesseract reads the ones already rendered, so that
-    rendering overlaps recognition; at most ``processes + 1`` rendered pages wait on disk at any time."""
+    One thread renders and cleans pages ahead, in order, while Tesseract reads the ones already prepared, so
+    that preparing overlaps recognition; at most ``processes + 1`` rendered pages wait on disk at any time."""
     if not page_numbers:
         return []
     with tempfile.TemporaryDirectory(prefix="osler-ocr-") as workdir:
@@ -50,13 +50,13 @@ def ocr_pages(pdf: bytes, page_numbers: list[int], *, processes: int = 2, dpi: i
         source.write_bytes(pdf)
         if len(page_numbers) == 1:
             (number,) = page_numbers
-            return [_read(number, render_page(source, number, dpi))]
+            return [_read(number, _prepared_page(source, number, dpi))]
         workers = max(1, min(processes, len(page_numbers)))
         waiting = threading.BoundedSemaphore(workers + 1)
 
         def render(number: int) -> Path:
             waiting.acquire()
-            return render_page(source, number, dpi)
+            return _prepared_page(source, number, dpi)
 
         def read(number: int, rendered: Future[Path]) -> Page:
             try:
@@ -69,9 +69,21 @@ def ocr_pages(pdf: bytes, page_numbers: list[int], *, processes: int = 2, dpi: i
             return list(readers.map(read, page_numbers, images))
 
 
-def _read(number: int, image: Path) -> Page:
+def _prepared_page(source: Path, number: int, dpi: int) -> Path:
+    """A page rendered and cleaned for Tesseract. Cleaning belongs to the render-ahead thread, not to the
+    readers: with one page at a time it then runs on the core Tesseract leaves free (NumPy, SciPy and OpenCV
+    release the GIL for it)."""
+    image = render_page(source, number, dpi)
     try:
         clean_page_file(image)
+    except BaseException:
+        image.unlink(missing_ok=True)
+        raise
+    return image
+
+
+def _read(number: int, image: Path) -> Page:
+    try:
         text, confidence = ocr_image(image)
     finally:
         image.unlink(missing_ok=True)
