@@ -100,7 +100,7 @@ def test_patient_tokens() -> None:
     assert rows_of(rows, "phone") == {TokenEntry("phone", None, "555-0100", None)}
     assert len(rows_of(rows, "telecom")) == 2
     assert rows_of(rows, "deceased") == {TokenEntry("deceased", None, "true", None)}
-    assert rows_of(rows, "_id") == {TokenEntry("_id", None, "p1", None)}
+    assert rows_of(rows, "_id") == set()  # answered from the resource table (see RESOURCE_TABLE_PARAMS)
     assert rows_of(rows, "_tag") == {TokenEntry("_tag", "urn:tags", "vip", "v.i.p.")}
     assert rows_of(rows, "_profile") == {
         UriEntry("_profile", "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient")
@@ -117,8 +117,7 @@ def test_patient_dates() -> None:
     rows = extract_index(PATIENT)
     assert rows_of(rows, "birthdate") == {DateEntry("birthdate", us(1970, 2, 1), us(1970, 3, 1) - 1)}
     assert rows_of(rows, "death-date") == {DateEntry("death-date", us(2020, 1, 1), us(2020, 1, 2) - 1)}
-    moment = us(2024, 2, 3, 3, 5, 6, 789_000)
-    assert rows_of(rows, "_lastUpdated") == {DateEntry("_lastUpdated", moment, moment + 999)}
+    assert rows_of(rows, "_lastUpdated") == set()  # answered from the resource table
 
 
 def test_patient_references() -> None:
@@ -340,7 +339,7 @@ def test_unknown_or_missing_resource_type() -> None:
 
 def test_registry_expressions_almost_all_compile() -> None:
     stats = indexing.expression_stats(["Patient", "Observation", "Encounter", "MolecularSequence", "Bundle"])
-    assert stats["compiled"] > 150
+    assert stats["compiled"] > 140
     assert {(code, expression) for _, code, expression, _ in stats["fallbacks"]} == {
         ("chromosome-variant-coordinate", "%resource.referenceSeq.chromosome"),
         ("referenceseqid-variant-coordinate", "%resource.referenceSeq.referenceSeqId"),
@@ -453,4 +452,4 @@ def test_compiled_extraction_matches_fhirpathpy_on_spec_examples() -> None:
                 resources.append(resource)
     compared, _, mismatches = _compare_engines(resources)
     assert not mismatches, "\n".join(mismatches[:10])
-    assert len(per_type) > 100 and compared > 5_000
+    assert len(per_type) > 100 and compared > 4_500

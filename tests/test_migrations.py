@@ -4,20 +4,45 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from osler.chronicle.database import make_engine
 from osler.chronicle.migrations_runner import current_revision, upgrade
 from osler.chronicle.schema import metadata
+from osler.chronicle.store import Chronicle
 
 
 def test_migrations_match_the_declared_schema(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
     upgrade(engine)  # a second upgrade is a no-op
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     tables = set(inspect(engine).get_table_names())
     assert {"resource", "resource_history", "idx_token", "change_feed", "audit_event"} <= tables
     engine.dispose()
+
+
+def test_revision_0003_drops_the_unread_id_and_last_updated_rows_and_search_still_finds(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0002")
+    with engine.begin() as conn:  # what revision 0002's code wrote for a Patient, beside a real index row
+        conn.execute(text("INSERT INTO resource (pk, res_type, res_id, version, last_updated, deleted, content) "
+                          "VALUES (1, 'Patient', 'p1', 1, 1700000000000000, false, :content)"),
+                     {"content": '{"resourceType":"Patient","id":"p1","gender":"female"}'})
+        conn.execute(text("INSERT INTO idx_token (res_pk, res_type, param, system, code, text) VALUES "
+                          "(1, 'Patient', '_id', NULL, 'p1', NULL), (1, 'Patient', 'gender', NULL, 'female', NULL)"))
+        conn.execute(text("INSERT INTO idx_date (res_pk, res_type, param, low, high) "
+                          "VALUES (1, 'Patient', '_lastUpdated', 1700000000000000, 1700000000000999)"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT param FROM idx_token")).scalars().all() == ["gender"]
+        assert conn.execute(text("SELECT count(*) FROM idx_date")).scalar() == 0
+    engine.dispose()
+    store = Chronicle.open(db_url)
+    try:
+        for criteria in ([("_id", "p1")], [("_lastUpdated", "ge2023-11-14")], [("gender", "female")]):
+            assert [s.res_id for s in store.search("Patient", criteria).matches] == ["p1"], criteria
+    finally:
+        store.close()

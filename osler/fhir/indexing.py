@@ -32,6 +32,7 @@ from osler.fhir.search_parameters import SearchParam, params_for
 __all__ = [
     "DATE_MAX",
     "DATE_MIN",
+    "RESOURCE_TABLE_PARAMS",
     "expression_stats",
     "extract_index",
     "index_param",
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 # Parameters that are not about values inside the resource (full text, named queries, lists,
 # reverse chaining) or that need special handling (near) are not indexed here.
 SKIPPED_CODES = frozenset({"_text", "_content", "_query", "_list", "_has"})
+# The common parameters the store answers from its own columns (the current row's id and lastUpdated), each
+# with its parameter type: not indexed either. They were once, on every write (~20 % of a lab filing's index
+# rows, and every update rewrote its resource's date rows for them), and no search read them.
+RESOURCE_TABLE_PARAMS = {"_id": "token", "_lastUpdated": "date"}
 _reported: set[tuple[str, str]] = set()
 
 _CompositeValue = tuple[float | None, str | None, str | None, int | None, int | None, str | None]
@@ -63,7 +68,8 @@ class _Plan:
 
 def indexed(definition: SearchParam) -> bool:
     """Whether a parameter produces index rows (special ones and _text, _content... do not)."""
-    return definition.type != "special" and definition.code not in SKIPPED_CODES and bool(definition.expression)
+    return (definition.type != "special" and definition.code not in SKIPPED_CODES
+            and definition.code not in RESOURCE_TABLE_PARAMS and bool(definition.expression))
 
 
 def _component_types(resource_type: str, definition: SearchParam) -> tuple[tuple[str, str], ...] | None:

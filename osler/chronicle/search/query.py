@@ -39,6 +39,7 @@ from osler.chronicle.search.model import (
 )
 from osler.fhir import search_parameters as registry
 from osler.fhir.index_values import normalize, parse_fhir_date_range
+from osler.fhir.indexing import RESOURCE_TABLE_PARAMS
 from osler.fhir.instants import now_us
 from osler.fhir.outcome import BadRequest, Issue
 from osler.fhir.search_parameters import SearchParam
@@ -50,7 +51,7 @@ TOTAL_VALUES = frozenset({"none", "estimate", "accurate"})
 # Parameters about the HTTP exchange or paging, not the result set: accepted and left to the caller.
 PASSTHROUGH = frozenset({"_format", "_pretty", "_getpages", "_getpagesoffset", "_offset", "_page"})
 # The common parameters answered from the ``resource`` table rather than an index table.
-RESOURCE_COLUMNS = {"_id": "token", "_lastUpdated": "date"}
+RESOURCE_COLUMNS = RESOURCE_TABLE_PARAMS
 
 # Modifiers the spec defines per type; a modifier outside these is unknown (400), one inside but not
 # in _SUPPORTED is recognised but unsupported (also 400: the spec says servers SHALL reject those).
