@@ -248,6 +248,7 @@ def test_rule_runs_are_exactly_the_pixels_of_long_straight_runs(length: int) -> 
     ink[40:120, 60] = True  # a vertical rule
     assert np.array_equal(clean._runs(ink, length, axis=1), _pixels_in_long_runs(ink, length))
     assert np.array_equal(clean._runs(ink, length, axis=0), _pixels_in_long_runs(ink.T, length).T)
+    assert clean._runs(np.zeros((5, 40), dtype=bool), length, axis=1) is None  # no run at all
 
 
 def test_specks_far_from_text_go_and_dots_near_text_stay() -> None:
