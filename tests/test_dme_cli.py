@@ -94,8 +94,9 @@ def test_review_lists_a_waiting_document_and_a_person_attaches_it(tmp_path: Path
     fax.mkdir()
     (fax / "order.pdf").write_bytes(dme_pdf("DME ORDER", {"Patient": "Doe, Jane", "DOB": "1950-01-01",
                                                           "HCPCS": "E0601"}))
-    # The birth date read off the study disagrees with the order's: no certain match, a person decides.
-    (fax / "study.pdf").write_bytes(dme_pdf("SLEEP STUDY", {"Patient": "Doe, Jane", "DOB": "1950-01-07",
+    # The birth date read off the study disagrees with the order's (by more than one misread digit): no certain
+    # match, a person decides.
+    (fax / "study.pdf").write_bytes(dme_pdf("SLEEP STUDY", {"Patient": "Doe, Jane", "DOB": "1951-06-01",
                                                             "AHI": "31"}))
     assert osler(env, "run", "--once").returncode == 0
     record_path = next((tmp_path / "out").glob("*.json"))

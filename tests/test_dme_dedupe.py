@@ -157,6 +157,15 @@ def test_a_copy_that_says_more_than_the_kept_one_is_a_richer_repeat():
     assert (verdict.verdict, verdict.of, verdict.richer) == ("near", kept.sha256, ("sleep_study",))
 
 
+def test_a_copy_stating_the_birth_date_the_kept_one_lost_is_a_richer_repeat():
+    deduper = Deduper()
+    kept = _with_text(sleep_study(22.0), ORDER_TEXT)
+    del kept.fields["birth_date"]  # OCR did not read it on the copy that arrived first
+    deduper.add(kept)
+    verdict = deduper.check(_with_text(sleep_study(22.0), rescan(ORDER_TEXT, 2)))
+    assert (verdict.verdict, verdict.of, verdict.richer) == ("near", kept.sha256, ("birth_date",))
+
+
 def test_a_rescan_that_lost_a_diagnosis_and_misread_the_mbi_is_a_near_duplicate():
     deduper = Deduper()
     first = office_note(diagnoses=["G47.33", "E66.01"])

@@ -16,17 +16,21 @@ from rich.console import Console
 
 from osler.dme.corpus import CorpusManifest, LabelledCase, LabelledDocument, generate
 from osler.dme.evaluate import (
-    FRAGMENT_MARK,
     CaseResult,
     DocumentResult,
     EvaluationRun,
     evaluate,
-    fragment_group,
     in_process_runner,
     main,
     score,
     values_equal,
 )
+from osler.dme.evaluate.runner import match_in_sweeps
+from osler.dme.matching import match
+from osler.dme.model import DocumentKind
+from osler.dme.pipeline.fragments import fragment_mark_in, fragment_set
+from tests.dme_documents import PATIENT, case_of, cpap_order, office_note
+from tests.dme_documents import document as built_document
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +153,32 @@ def test_dropping_an_amended_order_costs_dedupe_precision() -> None:
     assert (scores.amendments, scores.amendments_superseding) == (1, 0)
 
 
+@pytest.mark.parametrize(("rescan_verdict", "superseding"), [("supersedes", 1), ("unique", 0)])
+def test_an_amendments_copy_that_arrived_first_and_superseded_counts(rescan_verdict: str, superseding: int) -> None:
+    # the amendment's re-scan came first: it superseded the original, and the amendment is dropped as its copy
+    manifest = _manifest([_document("order.pdf", "c1"), _document("amended.pdf", "c1", supersedes="order.pdf"),
+                          _document("amended-rescan.pdf", "c1", duplicate_of="amended.pdf", duplicate="near")])
+    run = EvaluationRun({"order.pdf": DocumentResult("dme_order"),
+                         "amended-rescan.pdf": DocumentResult("dme_order", dedupe=rescan_verdict,
+                                                              dedupe_of="order.pdf"),
+                         "amended.pdf": DocumentResult("dme_order", dedupe="near", dedupe_of="amended-rescan.pdf")},
+                        {})
+    scores = score(manifest, run)
+    assert (scores.amendments, scores.amendments_superseding) == (1, superseding)
+    assert (scores.dedupe.tp, scores.dedupe.fp, scores.dedupe.fn) == (1, 0, 0)
+
+
+def test_an_original_seen_as_superseded_by_the_amendments_copy_counts() -> None:
+    manifest = _manifest([_document("amended.pdf", "c1", supersedes="order.pdf"),
+                          _document("amended-copy.pdf", "c1", duplicate_of="amended.pdf", duplicate="exact"),
+                          _document("order.pdf", "c1")])
+    run = EvaluationRun({"amended-copy.pdf": DocumentResult("dme_order"),
+                         "amended.pdf": DocumentResult("dme_order", dedupe="exact", dedupe_of="amended-copy.pdf"),
+                         "order.pdf": DocumentResult("dme_order", dedupe="superseded", dedupe_of="amended-copy.pdf")},
+                        {})
+    assert score(manifest, run).amendments_superseding == 1
+
+
 def test_decisions_and_attachment_are_scored_per_case() -> None:
     cases = {"c1": LabelledCase("c1", "cpap", "ahi-below-5", "missing", ["ahi-threshold"], "o1.pdf"),
              "c2": LabelledCase("c2", "cpap", "qualified-ahi-15", "qualified", [], "o2.pdf")}
@@ -232,9 +262,21 @@ def test_main_scores_a_given_corpus_and_prints_the_tables(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("line", ["Ref 94N66913 - part 2 of 3", "Document #94N66913, part 2/3",
-                                  "Doc ID 94N66913 (part 2 of 3)", "Documént #94N66918, part 2/3"])
-def test_the_runner_reads_fragment_marks_as_ocr_bends_them(line: str) -> None:
-    found = FRAGMENT_MARK.search(f"10/05/2025 12:21 FROM: a clinic PAGE 1/1\n{line}\nPatient: Novak, Otis")
-    assert found and (found.group(2), found.group(3)) == ("2", "3")
-    assert fragment_group({("94N66913", 3): []}, found.group(1).upper(), 3) == ("94N66913", 3)
-    assert fragment_group({("94N66913", 2): []}, found.group(1).upper(), 3) != ("94N66913", 2)
+                                  "Doc ID 94N66913 (part 2 of 3)", "Documént #94N66918, part 2/3",
+                                  "Document #94N66913, part .2/3", "Ref 94N66913 - part | of 3"])
+def test_fragment_marks_are_read_as_ocr_bends_them(line: str) -> None:
+    mark = fragment_mark_in(f"10/05/2025 12:21 FROM: a clinic PAGE 1/1\n{line}\nPatient: Novak, Otis")
+    assert mark and (mark.part, mark.parts) == ((1 if "|" in line else 2), 3)
+    assert fragment_set([("94N66913", 3)], mark) == ("94N66913", 3)
+    assert fragment_set([("94N66913", 2)], mark) != ("94N66913", 2)
+
+
+def test_the_runner_matches_waiting_documents_again_once_their_case_has_gained_one() -> None:
+    order = case_of(cpap_order(birth_date=None, mrn=None), key="order")  # the scanned order lost its birth date
+    note = office_note(mbi=None, mrn=None)  # name and birth date: only the name agrees with the order
+    facesheet = built_document(DocumentKind.FACESHEET, **PATIENT)  # name and MBI agree: certain
+    attached = list(match_in_sweeps([(["note.pdf"], note), (["sheet.pdf"], facesheet)], [order], match))
+    assert attached == [(["sheet.pdf"], "order"), (["note.pdf"], "order")]  # the note on the second sweep
+    assert order.documents[1:] == [facesheet, note]
+    assert list(match_in_sweeps([(["note.pdf"], office_note(mbi=None, mrn=None))], [case_of(cpap_order(
+        birth_date=None, mrn=None), key="other")], match)) == []  # nothing gained: no sweep attaches it

@@ -110,3 +110,55 @@ def test_patient_fields_come_from_the_case_when_it_has_no_documents():
     structured.fields = {name: found for name, found in cpap_order().fields.items()}
     assert match(sleep_study(), [structured]).attach
     assert PATIENT["mbi"] == structured.fields["mbi"].value
+
+
+def test_name_and_mrn_attach_when_the_scanned_order_lost_the_birth_date():
+    order_without_birth = case_of(cpap_order(birth_date=None, mbi=None), key="rivera-cpap")
+    found = match(sleep_study(mbi=None), [okafor_case(), order_without_birth])
+    assert (found.case_key, found.needs_review) == ("rivera-cpap", False)
+    assert {"name matches", "MRN matches"} <= set(found.reasons)
+
+
+def test_two_identifiers_without_the_name_attach():
+    order_without_name = case_of(cpap_order(patient_name=None, mbi=None), key="rivera-cpap")
+    assert match(sleep_study(patient_name=None, mbi=None), [order_without_name]).attach
+
+
+def test_a_member_id_read_with_a_look_alike_glyph_is_an_identifier():
+    order = case_of(cpap_order(birth_date=None, member_id="1338529859", **NO_IDS), key="rivera-cpap")
+    found = match(sleep_study(member_id="I338529859", **NO_IDS), [order])
+    assert found.attach and "member id matches" in found.reasons
+
+
+def test_a_member_id_that_is_the_mbi_is_not_a_second_identifier():
+    order = case_of(cpap_order(patient_name=None, birth_date=None, member_id=PATIENT["mbi"], mrn=None))
+    document = sleep_study(patient_name=None, birth_date=None, member_id=PATIENT["mbi"], mrn=None)
+    assert match(document, [order]).needs_review
+
+
+def test_an_mbi_one_character_apart_is_no_conflict_but_no_evidence():
+    misread = PATIENT["mbi"][:1] + ("K" if PATIENT["mbi"][1] != "K" else "M") + PATIENT["mbi"][2:]  # one letter
+    found = match(sleep_study(mbi=misread, mrn=None), [rivera_case()])
+    assert found.attach and "MBI one character apart (an OCR misreading?)" in found.reasons
+    assert "MBI matches" not in found.reasons
+    alone = match(sleep_study(mbi=misread, birth_date=None, mrn=None), [rivera_case()])
+    assert alone.needs_review  # the name alone is one identifier
+
+
+def test_a_birth_date_one_digit_apart_needs_another_identifier_besides_the_name():
+    with_mrn = match(sleep_study(birth_date="1950-04-08", mbi=None), [rivera_case()])
+    assert with_mrn.attach and "birth date one digit apart (an OCR misreading?)" in with_mrn.reasons
+    assert match(sleep_study(birth_date="1950-04-08", **NO_IDS), [rivera_case()]).needs_review
+    assert match(sleep_study(birth_date="1950-07-08", **NO_IDS), [rivera_case()]).case_key is None  # two digits
+
+
+def test_a_malformed_mbi_rules_nobody_out():
+    garbled = case_of(cpap_order(mbi="CEALYGPAUES"), key="rivera-cpap")  # OCR made letters of a smudged MBI
+    found = match(sleep_study(), [garbled])
+    assert found.attach and "MBI matches" not in found.reasons
+
+
+def test_a_name_ocr_read_with_rn_as_m_is_the_same_name():
+    order = case_of(cpap_order(patient_name={"family": "Rivera", "given": "Bernard"}, **NO_IDS), key="rivera-cpap")
+    found = match(sleep_study(patient_name={"family": "Rivera", "given": "Bemard"}, **NO_IDS), [order])
+    assert found.attach and "name matches" in found.reasons

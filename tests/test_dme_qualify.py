@@ -305,6 +305,15 @@ def test_merge_prefers_the_amended_order_and_falls_back_to_the_case_fields():
     assert fields["payer"].value == "Medicare Part B"
 
 
+def test_merge_prefers_a_well_formed_mbi_over_the_facesheets_misreading():
+    misread = PATIENT["mbi"][:1] + "0" + PATIENT["mbi"][2:]  # a letter position read as a zero: malformed
+    facesheet = document(DocumentKind.FACESHEET, **{**PATIENT, "mbi": misread})
+    merged = merge(case_of(cpap_order(), facesheet))
+    assert merged.fields["mbi"].value == PATIENT["mbi"]
+    assert any(conflict.startswith("mbi:") for conflict in merged.conflicts)
+    assert merge_fields(case_of(cpap_order(mbi=None), facesheet))["mbi"].value == misread  # nothing better
+
+
 def test_merge_prefers_confidence_when_no_kind_has_authority():
     low = document(DocumentKind.ENCOUNTER_SUMMARY, sex="male")
     high = document(DocumentKind.OFFICE_NOTE, sex="female")

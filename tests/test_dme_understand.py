@@ -15,6 +15,7 @@ import pytest
 
 from osler.dme.model import Document, DocumentKind, Page
 from osler.dme.understand import classify, extract, normalize_text
+from osler.dme.understand.dates import find_dates
 from osler.dme.understand.labels import repair_labels
 from osler.dme.understand.llm import LlmSettings, extract_checked
 from osler.dme.understand.validators import valid_mbi, valid_npi
@@ -234,6 +235,13 @@ def test_sleep_study_indices_and_type() -> None:
     assert psg.value["type"] == "PSG" and psg.value["ahi"] == 15.0 and psg.value["total_events"] == 96
 
 
+@pytest.mark.parametrize("seen", ["Seen in clinic on", "Seen ia clinic on", "Seen at the office on"])
+def test_the_visit_date_of_a_letter_wrapped_after_its_words(seen: str) -> None:
+    note = ocr_document(f"Consultation Note\nRe patient Lise Arno. DOB 1948-02-03. {seen}\n2025-06-14,\n"
+                        "Reports loud snoring.\nSignature: /s/ Dr. Ott Date: 2025-06-16", kind=DocumentKind.OFFICE_NOTE)
+    assert extract(note)["face_to_face"].value["date"] == "2025-06-14"
+
+
 def test_face_to_face_symptoms_respect_negation() -> None:
     note = document("Office Visit 09/09/2024\nHPI: wife reports loud snoring and witnessed apneas; he dozes off "
                     "while driving. Denies morning headaches or insomnia.\nPMH: HTN, s/p CVA; no CAD.\n"
@@ -335,11 +343,91 @@ def test_ocr_punctuation_in_names_dates_codes_and_rows() -> None:
      {"family": "Castellanos", "given": "Wendell"}, "1952-03-07"),
     ("This concerns Vernon E, Kowalczyk. Born February 22; 1939.", {"family": "Kowalczyk", "given": "Vernon"},
      "1939-02-22"),
+    ("Regarding. OKONKWO, PETRA. Date of Birth: March.3, 1961", {"family": "Okonkwo", "given": "Petra"},
+     "1961-03-03"),
+    ("Patient Name: Lena Marsh \u2018Birth Date: 1962-]1-04 Chart #: 4471", {"family": "Marsh", "given": "Lena"},
+     "1962-11-04"),
+    ("Patient: Hollis, Gareth\nD.O.B.: -02/14/1958", {"family": "Hollis", "given": "Gareth"}, "1958-02-14"),
+    ("Re patiént VOSS, HILDA. DOB Feb 3, 1944.", {"family": "Voss", "given": "Hilda"}, "1944-02-03"),
+    ("1. PATIENT NAME: Dora Pike\n2: DOB (MM/DD/Y\u00a5YYY}: 07-12-1948", {"family": "Pike", "given": "Dora"},
+     "1948-07-12"),
+    ("Member Name: Ida Roth / DOB (mm/dd/yyyy}): Jan 22, 1946 / Date", {"family": "Roth", "given": "Ida"},
+     "1946-01-22"),
+    ("Patient: Ivo Brandt 0.0.B.: Mar 9, 1950", {"family": "Brandt", "given": "Ivo"}, "1950-03-09"),
 ])
 def test_identity_survives_ocr_punctuation(text: str, name: dict[str, str], birth: str) -> None:
     fields = extract(Document(SHA, "test", "test.pdf", "application/pdf", [Page(1, text, "ocr", 85.0)],
                               kind=DocumentKind.OFFICE_NOTE))
     assert (fields["patient_name"].value, fields["birth_date"].value) == (name, birth)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # the label wrapped with its hint, the name on the line after it (blank lines between)
+    ("Demographics\nPatient Name (Last,\n\n7 Ferreira, Tomas DOB: June 2, 1949\nFirst): ' .\n",
+     {"family": "Ferreira", "given": "Tomas"}),
+    # the name wrapped at its comma around a label that stands alone on its line
+    ("Intake Form\nWhitcombe, .\n\nName: DOB: 06/02/1949\n\nSelma\nPlan: Aetna\n", {"family": "Whitcombe",
+                                                                                  "given": "Selma"}),
+])
+def test_a_name_in_a_grid_cell_ocr_read_around_its_label(text: str, name: dict[str, str]) -> None:
+    order = ocr_document(text, kind=DocumentKind.OFFICE_NOTE)
+    fields = extract(order)
+    assert (fields["patient_name"].value, fields["birth_date"].value) == (name, "1949-06-02")
+    assert_quotes_page(order, fields)
+
+
+@pytest.mark.parametrize("text", ["Intake Form\nClinic Hours\nName: DOB: 06/02/1949\n\nSee attached\n",
+                                  "Sleep Test\n06/02/1949\nPatient:\nSex at birth:\n"])
+def test_labels_with_no_name_around_them_read_no_name(text: str) -> None:
+    assert "patient_name" not in extract(ocr_document(text, kind=DocumentKind.OFFICE_NOTE))
+
+
+def test_an_mbi_label_with_a_speck_and_the_number_split() -> None:
+    fields = extract(ocr_document("DME order\nMedicare [ID (MBD) 1EG4TE5MK 73. Primary insurance is Medicare.",
+                                  kind=DocumentKind.DME_ORDER))
+    assert fields["mbi"].value == "1EG4TE5MK73"
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("Test date: Oct 9,:> 2024", "2024-10-09"),  # specks for the comma
+    ("Visit Date: 05-(07-2024", "2024-05-07"),  # a speck beside the separator
+    ("Date of visit: April: 27, 2025", "2025-04-27"),  # a colon for the space
+    ("Study performed September'14, 2025.", "2025-09-14"),  # a speck for the space
+    ("Date of Order: Sep .18, 2025", "2025-09-18"),  # a speck after the space
+    ("Study\nperformed .Aug 12, 2025.", "2025-08-12"),  # a speck before the date
+    ("Recording date: 09°24 2025", "2025-09-24"),  # a slash read as a degree sign, the other lost
+    ("DOB 06 09 1946. Sex: M.", "1946-06-09"),  # both slashes lost
+    ("Seen 2024-0]-15 in clinic", "2024-01-15"),  # a bracket for a 1
+])
+def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
+    assert [found.iso for found in find_dates(text)] == [iso]
+
+
+def test_a_fraction_before_a_year_is_no_date() -> None:
+    assert list(find_dates("PAGE 1/2 2025 report")) == []
+
+
+@pytest.mark.parametrize("npi_label", ["NP!:", "NP]"])
+def test_ocr_variants_of_the_npi_label_and_the_signature_colon(npi_label: str) -> None:
+    order = ocr_document(f"DME ORDER\nOrdering physician: Dr. Ines Haldane. Ordering {npi_label} 2877126880\n"
+                         "Signed; Ines Haldane, MD 04/02/2025", kind=DocumentKind.DME_ORDER)
+    fields = extract(order)
+    assert fields["prescriber_npi"].value == "2877126880"
+    assert fields["signature_present"].value is True
+
+
+def test_a_readings_table_with_specks_between_room_and_air() -> None:
+    test = ocr_document("Exercise Oximetry Report\nTest date: 02/11/2025\nCondition Oxygen SpOo2\n"
+                        "At rest room.air 95%\nWalking room 'air 86%\nWalking 2 L/min 93%\n",
+                        kind=DocumentKind.OXYGEN_TEST)
+    assert extract(test)["oxygen_test"].value == {"date": "2025-02-11", "spo2": 86, "pao2": None,
+                                                  "condition": "exercise"}
+
+
+def test_specks_between_title_words_still_classify() -> None:
+    summary = ocr_document("Riverside Internal Medicine\nCLINICAL \u201cSUMMARY\nPatient: Ada Quill\n"
+                           "Medications: none\nAllergies: NKDA\nProblem list: hypertension")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
 
 
 def test_item_quantities_come_from_their_own_row() -> None:

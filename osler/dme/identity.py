@@ -1,7 +1,7 @@
 """Patient and order identity as the deduper and the matcher compare it: names (typos, "Last, First" vs
-"First Last"), birth dates (exact or day/month transposed), identifiers (MBI, MRN, NPI) written with
-or without separators or read by OCR with a letter for a digit, and order items. Pure functions over the
-field values of ``osler.dme.model``.
+"First Last", OCR's "rn" read as "m"), birth dates (exact or day/month transposed), identifiers (MBI, MRN,
+NPI) written with or without separators or read by OCR with a letter for a digit, and order items. Pure
+functions over the field values of ``osler.dme.model``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
+
+from osler.dme.understand.labels import ocr_shape
 
 NAME_SAME = 92.0  # rapidfuzz ratio at or above which two written names are one name
 NAME_TYPO = 85.0  # …a typo of one name; below this two names belong to two people
@@ -41,7 +43,10 @@ def name_similarity(first: dict[str, str] | None, second: dict[str, str] | None)
     # A middle name or initial on one side only ("Ann M" vs "Ann") must not read as a different person.
     first_given_a, first_given_b = given_a.split()[:1], given_b.split()[:1]
     initial_dropped = 100.0 if family_a == family_b and first_given_a == first_given_b and first_given_a else 0.0
-    return max(straight, swapped, initial_dropped)
+    # Nor must OCR's usual confusions ("Emest" read for "Ernest": rn as m, cl as d)
+    read_alike = 100.0 if ocr_shape(f"{family_a} {given_a}") in (ocr_shape(f"{family_b} {given_b}"),
+                                                                 ocr_shape(f"{given_b} {family_b}")) else 0.0
+    return max(straight, swapped, initial_dropped, read_alike)
 
 
 def same_name(first: dict[str, str] | None, second: dict[str, str] | None) -> bool | None:
@@ -83,8 +88,7 @@ def birth_dates_agree(first: Any, second: Any) -> bool | None:
         return None
     if first_date == second_date:
         return True
-    one_digit = Levenshtein.distance(first_date.isoformat(), second_date.isoformat()) <= 1
-    return None if one_digit or dates_transposed(first_date, second_date) else False
+    return None if one_digit_apart(first_date, second_date) or dates_transposed(first_date, second_date) else False
 
 
 def parse_date(value: Any) -> date | None:
@@ -94,6 +98,11 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+def one_digit_apart(first: date, second: date) -> bool:
+    """Two dates written alike but for one digit (1947-06-27 and 1947-06-21): OCR's misreading of one glyph."""
+    return Levenshtein.distance(first.isoformat(), second.isoformat()) == 1
 
 
 def dates_transposed(first: date, second: date) -> bool:

@@ -1,11 +1,15 @@
 """Matching a faxed document to the open case it belongs to, and the book of open cases.
 
-A document is only ever attached when its patient is certain: the MBI agrees and so does the name or
-the birth date, or the name and the birth date agree exactly — and no other patient's case comes close.
-Any identifier that disagrees (same name, another birth date or MBI) rules a case out. Two patients
-close together, or evidence short of certain (a transposed birth date, a misspelt name with nothing
-else), means a person decides (``needs_review``) — the pipeline's review queue (``osler dme review``); a
-document that matches nobody waits and is matched again on every sweep.
+A document is only ever attached when its patient is certain — two of the patient's identifiers agree
+exactly (name, birth date, MBI, MRN, member id: the "two identifiers" of patient-safety practice), or the
+MBI with a misspelt name, or a misspelt name with the birth date and the MRN — and no other patient's case
+comes close. Any identifier that disagrees (same name, another birth date or MBI) rules a case out; but a
+birth date or an MBI one character apart is what OCR makes of a digit, as likely a misreading as another
+person, so it rules nothing out (nor does an MBI failing its format check), and it identifies nobody either.
+Identifiers are compared with OCR's look-alike glyphs folded (an ``I`` for a ``1``). Two patients close
+together, or evidence short of certain (a transposed birth date, a misspelt name with nothing else), means a
+person decides (``needs_review``) — the pipeline's review queue (``osler dme review``); a document that
+matches nobody waits and is matched again on every sweep.
 
 Between several open cases of the one patient (a CPAP and an oxygen order), the document goes to the case
 whose rule set needs its kind and lacks it; ``also`` names the others it supports too.
@@ -20,19 +24,26 @@ from osler.dme.identity import (
     NAME_SAME,
     NAME_TYPO,
     dates_transposed,
+    folded_identifier,
     hcpcs_codes,
     identifier,
+    identifiers_agree,
     name_similarity,
+    one_digit_apart,
     parse_date,
 )
 from osler.dme.model import Document, DocumentKind, ExtractedField, OrderCase
 from osler.dme.qualify import merge_fields, rule_sets_for
+from osler.dme.understand.validators import valid_mbi
 
 MARGIN = 0.15  # another patient's case scoring within this of the best makes the match ambiguous
 
 # Evidence weights; a score is a ranking aid, certainty comes from the rules in ``_certain``.
-WEIGHTS = {"mbi": 0.5, "birth_date": 0.25, "birth_date_transposed": 0.08, "name": 0.2, "name_typo": 0.1,
-           "mrn": 0.15, "prescriber_npi": 0.05, "prescriber_name": 0.03, "items": 0.05}
+WEIGHTS = {"mbi": 0.5, "birth_date": 0.25, "birth_date_transposed": 0.08, "birth_date_misread": 0.05, "name": 0.2,
+           "name_typo": 0.1, "mrn": 0.15, "member_id": 0.15, "prescriber_npi": 0.05, "prescriber_name": 0.03,
+           "items": 0.05}
+# The identifiers of the two-identifier rule, each agreeing exactly (look-alike glyphs aside)
+IDENTIFIERS = frozenset({"name", "birth_date", "mbi", "mrn", "member_id"})
 
 
 @dataclass(frozen=True)
@@ -71,13 +82,20 @@ class _Evidence:
         if self.conflicts:
             return False
         has = self.agreeing.__contains__
-        return (has("mbi") and (has("name") or has("name_typo") or has("birth_date"))) or \
-            (has("name") and has("birth_date")) or (has("name_typo") and has("birth_date") and has("mrn"))
+        return len(self.agreeing & IDENTIFIERS) >= 2 or (has("mbi") and has("name_typo")) or \
+            (has("name_typo") and has("birth_date") and has("mrn"))
 
 
 def _value(fields: dict[str, ExtractedField], name: str) -> Any:
     found = fields.get(name)
     return None if found is None else found.value
+
+
+def _well_formed_mbi(fields: dict[str, ExtractedField]) -> str | None:
+    """The MBI of ``fields`` when it passes the MBI's format check: one that fails it is a misreading (OCR
+    made letters of a smudged number), no evidence for or against a patient."""
+    value = _value(fields, "mbi")
+    return str(value) if value and valid_mbi(str(value)) else None
 
 
 def case_fields(case: OrderCase) -> dict[str, ExtractedField]:
@@ -88,18 +106,22 @@ def _evidence(mine: dict[str, ExtractedField], kind: DocumentKind | None, case: 
     """What speaks for and against ``case`` being the case of a document with fields ``mine``."""
     theirs = case_fields(case)
     evidence = _Evidence(case)
-    mine_mbi, their_mbi = identifier(_value(mine, "mbi")), identifier(_value(theirs, "mbi"))
-    if mine_mbi and their_mbi:
-        if mine_mbi == their_mbi:
-            evidence.add("mbi", "MBI matches")
-        else:
-            evidence.conflicts.append("MBI differs")
+    mine_mbi, their_mbi = _well_formed_mbi(mine), _well_formed_mbi(theirs)
+    mbi_agrees = identifiers_agree(mine_mbi, their_mbi)
+    if mbi_agrees:
+        evidence.add("mbi", "MBI matches")
+    elif mbi_agrees is False:
+        evidence.conflicts.append("MBI differs")
+    elif mine_mbi and their_mbi:
+        evidence.reasons.append("MBI one character apart (an OCR misreading?)")
     mine_birth, their_birth = parse_date(_value(mine, "birth_date")), parse_date(_value(theirs, "birth_date"))
     if mine_birth and their_birth:
         if mine_birth == their_birth:
             evidence.add("birth_date", "birth date matches")
         elif dates_transposed(mine_birth, their_birth):
             evidence.add("birth_date_transposed", "birth date matches with day and month swapped")
+        elif one_digit_apart(mine_birth, their_birth):
+            evidence.add("birth_date_misread", "birth date one digit apart (an OCR misreading?)")
         else:
             evidence.conflicts.append("birth date differs")
     similarity = name_similarity(_value(mine, "patient_name"), _value(theirs, "patient_name"))
@@ -110,9 +132,14 @@ def _evidence(mine: dict[str, ExtractedField], kind: DocumentKind | None, case: 
             evidence.add("name_typo", f"name nearly matches ({similarity:.0f} %)")
         else:
             evidence.conflicts.append("name differs")
-    mine_mrn, their_mrn = identifier(_value(mine, "mrn")), identifier(_value(theirs, "mrn"))
-    if mine_mrn and their_mrn and mine_mrn == their_mrn:
-        evidence.add("mrn", "MRN matches")  # another MRN may be another facility's: no conflict
+    # another MRN or member id may be another facility's or another plan's: no conflict. A Medicare member id
+    # is the MBI itself, which is no second identifier.
+    mbis = {folded_identifier(_value(mine, "mbi")), folded_identifier(_value(theirs, "mbi"))} - {None}
+    for name, label in (("mrn", "MRN"), ("member_id", "member id")):
+        mine_id = folded_identifier(_value(mine, name))
+        if mine_id and mine_id == folded_identifier(_value(theirs, name)) and not (name == "member_id"
+                                                                                  and mine_id in mbis):
+            evidence.add(name, f"{label} matches")
     mine_npi, their_npi = identifier(_value(mine, "prescriber_npi")), identifier(_value(theirs, "prescriber_npi"))
     if mine_npi and mine_npi == their_npi:
         evidence.add("prescriber_npi", "prescriber NPI matches")

@@ -47,6 +47,7 @@ AMENDMENT_WORDS = (b"amended", b"amends", b"amendment", b"corrected", b"correcti
 _AMENDMENT_HASHES = np.unique(word_hashes(AMENDMENT_WORDS).astype(np.uint32))
 # One MBI (issued to one beneficiary) identifies a patient; any other identifier only with a second one.
 STRONG_IDENTITY = "mbi"
+IDENTITY_FIELDS = ("patient_name", "birth_date", "mbi", "mrn")
 
 
 def key_fields(document: Document, vocabulary: np.ndarray) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def compare(new: dict[str, Any], old: dict[str, Any], texts: Texts | None = None
         return _orders(new, old, agreeing, content, both, changed)
     if changed:
         return Comparison("different", f"same patient, different {', '.join(changed)}", both)
-    return _same(agreeing, content, both)
+    return _same(new, old, agreeing, content, both)
 
 
 def _identity(new: dict[str, Any], old: dict[str, Any]) -> tuple[list[str], str]:
@@ -148,8 +149,12 @@ def _identity(new: dict[str, Any], old: dict[str, Any]) -> tuple[list[str], str]
     return agreeing, ""
 
 
-def _same(agreeing: list[str], content: dict[str, Agreement], both: tuple[str, ...]) -> Comparison:
-    richer = tuple(name for name, found in content.items() if found.old_lacks)
+def _same(new: dict[str, Any], old: dict[str, Any], agreeing: list[str], content: dict[str, Agreement],
+          both: tuple[str, ...]) -> Comparison:
+    # the identity a copy states and the kept one lost (OCR did not read its birth date) counts as much as
+    # content: the case's matching needs it
+    identity = tuple(name for name in IDENTITY_FIELDS if new.get(name) and not old.get(name))
+    richer = identity + tuple(name for name, found in content.items() if found.old_lacks)
     lost = [name for name, found in content.items() if found.new_lacks]
     detail = f"; this copy lacks {', '.join(lost)}" if lost else ""
     detail += f"; this copy adds {', '.join(richer)}" if richer else ""
@@ -167,7 +172,7 @@ def _orders(new: dict[str, Any], old: dict[str, Any], agreeing: list[str], conte
     marking_differs = bool(new.get("amended")) != bool(old.get("amended"))
     if not changed and not marking_differs:
         if content["order_date"].equal:
-            return _same(agreeing, content, both)
+            return _same(new, old, agreeing, content, both)
         return Comparison("different", "same patient and items, but the order date is not on both to tell a copy "
                                        "from a version", both)
     what = ", ".join([*changed, *(["amendment marking"] if marking_differs else [])])

@@ -6,12 +6,20 @@ other document."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from osler.dme.model import Document, Page
+from rapidfuzz.distance import Levenshtein
 
-FRAGMENT_MARK = re.compile(r"(?:ref|doc(?:ument)?\s*(?:#|id))\s*:?\s*#?\s*([0-9A-Z]{5,})\W{0,6}\s*\(?\s*part\s*"
-                           r"(\d+)\s*(?:of|/)\s*(\d+)", re.IGNORECASE)
+from osler.dme.model import Document, Page
+from osler.dme.understand.normalize import fold_digits
+
+# "Ref 94N66913 - part 2 of 3", "Document #94N66913, part 2/3", "Doc ID 94N66913 (part 2 of 3)"; OCR may bend
+# the words ("Documént"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
+# and misread a character of the reference, so references are grouped by edit distance (``fragment_set``).
+FRAGMENT_MARK = re.compile(r"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*([0-9A-Z]{5,})\W{0,6}\s*\(?\s*part\s*"
+                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])\s*(?:of|/)\s*(\d{1,2})", re.IGNORECASE)
+REFERENCE_EDITS = 2
 
 
 @dataclass(frozen=True)
@@ -22,12 +30,24 @@ class FragmentMark:
 
 
 def fragment_mark(document: Document) -> FragmentMark | None:
-    if not document.pages:
-        return None
-    found = FRAGMENT_MARK.search(document.pages[0].text)
+    return fragment_mark_in(document.pages[0].text) if document.pages else None
+
+
+def fragment_mark_in(text: str) -> FragmentMark | None:
+    """The mark a part's first page carries, or ``None`` (no mark, or a "part 1 of 1")."""
+    found = FRAGMENT_MARK.search(text)
     if not found or int(found.group(3)) < 2:
         return None
-    return FragmentMark(found.group(1).upper(), int(found.group(2)), int(found.group(3)))
+    return FragmentMark(found.group(1).upper(), int(fold_digits(found.group(2))), int(found.group(3)))
+
+
+def fragment_set(sets: Iterable[tuple[str, int]], mark: FragmentMark) -> tuple[str, int]:
+    """The key (reference, parts) of the set among ``sets`` that ``mark``'s part belongs to — the same number
+    of parts and a reference at most ``REFERENCE_EDITS`` apart — or a new key for a set of its own."""
+    for key in sets:
+        if key[1] == mark.parts and Levenshtein.distance(key[0], mark.reference) <= REFERENCE_EDITS:
+            return key
+    return mark.reference, mark.parts
 
 
 def complete(parts: list[tuple[FragmentMark, Document]]) -> list[Document] | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from osler.dme.model import Document, DocumentKind, OrderCase
 from osler.dme.pipeline.deciding import DUPLICATE_VERDICTS, decided
-from osler.dme.pipeline.fragments import complete, fragment_mark, joined_pages
+from osler.dme.pipeline.fragments import complete, fragment_mark, fragment_set, joined_pages
 from osler.dme.pipeline.runtime import current
 
 
@@ -109,15 +109,15 @@ def _assembled(conn: Any, pending: list[dict[str, Any]]) -> list[dict[str, Any]]
     runtime = current()
     ledger, stages = runtime.ledger, runtime.stages
     whole: list[dict[str, Any]] = []
-    sets: dict[str, list[tuple[Any, Document, dict[str, Any]]]] = {}
+    sets: dict[tuple[str, int], list[tuple[Any, Document, dict[str, Any]]]] = {}
     for row in pending:
         document = Document.from_json(row["document"])
         mark = fragment_mark(document)
         if mark is None:
             whole.append(row)
         else:
-            sets.setdefault(mark.reference, []).append((mark, document, row))
-    for reference, parts in sets.items():
+            sets.setdefault(fragment_set(sets, mark), []).append((mark, document, row))
+    for (reference, _), parts in sets.items():
         ordered = complete([(mark, document) for mark, document, _ in parts])
         if ordered is None:
             continue

@@ -13,6 +13,7 @@ from typing import Any
 
 from osler.dme.identity import parse_date
 from osler.dme.model import FIELD_NAMES, Document, DocumentKind, ExtractedField, OrderCase
+from osler.dme.understand.validators import valid_mbi
 
 AUTHORITY: dict[str, DocumentKind] = {
     "order_date": DocumentKind.DME_ORDER, "items": DocumentKind.DME_ORDER,
@@ -30,6 +31,9 @@ AUTHORITY_FIRST = frozenset({"order_date", "items"})
 # mentioned in an encounter summary is not the face-to-face evaluation the rules ask for.
 AUTHORITY_ONLY = frozenset({"signature_present", "face_to_face", "sleep_study", "oxygen_test"})
 UNION_FIELDS = frozenset({"diagnoses"})  # a code on the order or in a note counts
+# An MBI failing its format check is a misreading (OCR's, or a typing slip) wherever it is written: a
+# well-formed one on another document of the case is the beneficiary's, even over the facesheet's.
+WELL_FORMED = {"mbi": valid_mbi}
 
 
 @dataclass
@@ -47,12 +51,14 @@ def _same(first: Any, second: Any) -> bool:
     return json.dumps(first, sort_keys=True, default=str) == json.dumps(second, sort_keys=True, default=str)
 
 
-def _rank(name: str, document: Document, found: ExtractedField) -> tuple[bool, str, float]:
-    """Sort key, best first: the authority's kind; among orders the latest order date (an amendment wins);
-    then confidence."""
+def _rank(name: str, document: Document, found: ExtractedField) -> tuple[bool, bool, str, float]:
+    """Sort key, best first: a well-formed value; the authority's kind; among orders the latest order date
+    (an amendment wins); then confidence."""
     authority = AUTHORITY.get(name)
     latest = document.value("order_date") if document.kind == DocumentKind.DME_ORDER else None
-    return (document.kind == authority, str(parse_date(latest) or ""), found.confidence)
+    check = WELL_FORMED.get(name)
+    well_formed = check is None or check(str(found.value))
+    return (well_formed, document.kind == authority, str(parse_date(latest) or ""), found.confidence)
 
 
 def merge(case: OrderCase) -> Merged:

@@ -6,6 +6,8 @@ grows with the margin over the runner-up."""
 
 from __future__ import annotations
 
+import re
+
 from osler.dme.model import Document, DocumentKind
 from osler.dme.understand.events import FAX_HEADER
 from osler.dme.understand.labels import repair_title_words
@@ -15,6 +17,7 @@ from osler.dme.understand.scan import words
 TITLE_LINES = 8
 TITLE_FACTOR = 3.0
 MIN_SCORE = 4.0
+_SPECKS = re.compile(r"[\"'`\u201c\u201d\u2018\u2019\u00b0~*]")  # what OCR leaves between words, in no phrase
 
 # (weight, phrases) per kind; phrases are regex fragments (see ``scan.words``).
 EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
@@ -139,9 +142,15 @@ def _title_end(text: str) -> int:
     return position
 
 
+def _ocr_repaired(text: str) -> str:
+    """An OCR'd page's text with specks between words cleared (a title read as 'CLINICAL "SUMMARY') and
+    misread title words put right, so that its phrases still count."""
+    return repair_title_words(_SPECKS.sub(" ", text))
+
+
 def classify(document: Document) -> tuple[DocumentKind, float]:
     """The document's kind and a confidence in 0..1."""
-    by_kind = scores("\n\f".join(repair_title_words(page.text) if page.source == "ocr" else page.text
+    by_kind = scores("\n\f".join(_ocr_repaired(page.text) if page.source == "ocr" else page.text
                                   for page in document.pages))
     ranked = sorted(by_kind.items(), key=lambda item: item[1], reverse=True)
     dme_ranked = [item for item in ranked if item[0] is not DocumentKind.NON_DME]

@@ -19,15 +19,25 @@ _MONTHS = {name: number for number, names in enumerate(
      ("dec", "december")), start=1) for name in names}
 _MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|" \
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_DIGITISH = r"[0-9OoIl|SBZ$]"
+_DIGITISH = r"[0-9OoIl|SBZ$\]\[!]"
+# A numeric date's separator, with a speck OCR may leave beside it ("05-(03-2025"), or a slash read as a degree sign
+_SEPARATOR = r"\s?[-/.°]\s?[('`]?"
+# Between a written date's day and year: a comma as OCR may read it, with specks ("Oct 23,:> 2025")
+_DAY_YEAR = r"(?:st|nd|rd|th)?[\s,.;:'`°>~*]{1,4}"
 _DATE = re.compile(
-    rf"(?<![\w/.-])(?:"
-    rf"(?P<y1>(?:19|20)\d\d)\s?[-/.]\s?(?P<m1>\d{{1,2}})\s?[-/.]\s?(?P<d1>\d{{1,2}})"
-    rf"|(?P<a>{_DIGITISH}{{1,2}})\s?[-/.]\s?(?P<b>{_DIGITISH}{{1,2}})\s?[-/.]\s?"
+    # not inside a longer number or date, but a dash or a stop that OCR put before a date may stand there
+    # ("D.O.B.: -07/28/1947", "Study performed .Aug 12, 2025")
+    rf"(?:(?<![\w/.-])|(?<=[\s:][-.]))(?:"
+    rf"(?P<y1>(?:19|20)\d\d){_SEPARATOR}(?P<m1>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<d1>{_DIGITISH}{{1,2}})"
+    rf"|(?P<a>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
     rf"(?P<y2>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
+    # a form's padded date whose slashes OCR lost to spaces ("10°18 1956", "06 09 1946")
+    rf"|(?P<a5>\d\d)(?:{_SEPARATOR}|[ ])(?P<b5>\d\d)[ ](?P<y5>(?:19|20)\d\d)"
     rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`]+{_MONTH.replace('mon', 'mon3')}[\s,\-'`°]+"
     rf"(?P<y3>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
-    rf"|{_MONTH},?\s+(?P<d4>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?(?:[,.;]\s*|\s+)(?P<y4>{_DIGITISH}{{4}})"
+    # the month's full stop or colon, or a speck, may stand for the space or beside it ("October.15, 1944",
+    # "April: 27", "September'14", "Sep .18")
+    rf"|{_MONTH}[\s,.:;'`°]{{0,3}}(?P<d4>{_DIGITISH}{{1,2}}){_DAY_YEAR}(?P<y4>{_DIGITISH}{{4}})"
     rf")(?![\w/]|\.\d)",
     re.IGNORECASE,
 )
@@ -51,9 +61,13 @@ def find_dates(text: str, *, birth: bool = False, start: int = 0, end: int | Non
 def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
     groups = match.groupdict()
     if groups["y1"]:
-        year, month, day = int(groups["y1"]), int(groups["m1"]), int(groups["d1"])
-    elif groups["a"]:
-        first, second, year_text = (fold_digits(groups[name]) for name in ("a", "b", "y2"))
+        month_text, day_text = fold_digits(groups["m1"]), fold_digits(groups["d1"])
+        if not (month_text.isdigit() and day_text.isdigit()):
+            return None
+        year, month, day = int(groups["y1"]), int(month_text), int(day_text)
+    elif groups["a"] or groups["a5"]:
+        names = ("a", "b", "y2") if groups["a"] else ("a5", "b5", "y5")
+        first, second, year_text = (fold_digits(groups[name]) for name in names)
         if not (first.isdigit() and second.isdigit() and year_text.isdigit()):
             return None
         month, day = int(first), int(second)

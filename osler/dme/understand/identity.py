@@ -8,7 +8,7 @@ from osler.dme.model import ExtractedField
 from osler.dme.understand.dates import find_dates
 from osler.dme.understand.normalize import fold_digits
 from osler.dme.understand.people import parse_person
-from osler.dme.understand.scan import Hit, Scan, phrases
+from osler.dme.understand.scan import OCR_E, Hit, Scan, ScanPage, phrases
 from osler.dme.understand.validators import valid_mbi
 
 _ANY = r"[^\n]"
@@ -28,12 +28,17 @@ _NOT_PATIENT_CONTEXT = (r"physician|provider|doctor|practitioner|prescriber|prac
 _NAME_WORDS = (r"[A-Z][A-Za-z'\-]+(?:[,.]\s*[A-Z][A-Za-z'\-]+)?(?:[ ]+(?:[A-Z]\.?|[a-z]\.)[-,'`]?(?![A-Za-z'\-]))?"
                r"(?:[ ]+[A-Z][A-Za-z'\-]+){0,2}")
 # Letters and narratives name the patient in a sentence: "Re patient Leon K. Valenzuela", "This concerns ..."
-# (OCR may read its rn as an m)
-_NARRATIVE_PATIENT = re.compile(r"(?i:\b(?:re:?[ ]+(?:patient|pt\.?)|regarding(?:[ ]+(?:patient|pt\.?))?|"
-                                r"conce(?:rn|m)(?:s|ing)(?:[ ]+(?:patient|pt\.?))?|certify[ ]+that|patient|pt\.?|for))"
-                                r"[ ]+(?P<name>" + _NAME_WORDS + ")")
+# (OCR may read its rn as an m, or put a speck after the lead word: "This concerns. DOE, JANE")
+_PATIENT_WORD = rf"(?:pati{OCR_E}nt|pt\.?)"
+_NARRATIVE_PATIENT = re.compile(rf"(?i:\b(?:re:?[ ]+{_PATIENT_WORD}|regarding(?:[ ]+{_PATIENT_WORD})?|"
+                                rf"conce(?:rn|m)(?:s|ing)(?:[ ]+{_PATIENT_WORD})?|certify[ ]+that|{_PATIENT_WORD}|for))"
+                                r"[.,:;]?[ ]+(?P<name>" + _NAME_WORDS + ")")
+# What may follow a name's label when the name is on the next line: nothing, or a hint ("(Last,") the cell wrapped
+_HINT_ONLY = re.compile(r"[ ]*(?:\([^)\n]*\)?)?[\W_]*$", re.MULTILINE)
+_FAMILY_ALONE = re.compile(r"^[ ]*([A-Z][A-Za-z'\-]+),[\W_]*$", re.MULTILINE)  # "McAllister, ." on a line of its own
+_GIVEN_FIRST = re.compile(r"[ ]*([A-Z][A-Za-z'\-]+)\b")
 _BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt",
-                        r"(?:d\.?[ ]?[o0]\.?[ ]?b\.?)")  # "D.0.B.": OCR's zero for the o
+                        r"(?:[d0][.:]?[ ]?[o0][.:]?[ ]?b\.?)")  # "D.0.B.", "0.0.B.", "D:0.B.": OCR's zeros and colons
 _SEX_LABELS = phrases("sex", "gender", "sex/gender", "birth sex", "sex assigned at birth", "legal sex", "sex at birth",
                       "gender identity", "biological sex", "administrative sex", "sex (m/f)")
 _SEX_VALUE = re.compile(r"(female|male|f|m|woman|man)\b", re.IGNORECASE)
@@ -90,6 +95,8 @@ def patient_name(scan: Scan) -> ExtractedField | None:
             if person is None:  # or OCR read its comma as a full stop ("FITZGERALD. LLOYD Birth Date: ...")
                 start, end = scan.segment(page, value.start())
                 person = parse_person(page.folded[start:end])
+            if person is None:  # or a form's cell wrapped around its label
+                person, start, end = _name_in_wrapped_cell(scan, page, _label.end(), value.start())
             if person:
                 return scan.field("patient_name", person, page, start, end, confidence)
     for page, found in scan.find(_NARRATIVE_PATIENT):
@@ -97,6 +104,40 @@ def patient_name(scan: Scan) -> ExtractedField | None:
         if person:
             return scan.field("patient_name", person, page, found.start("name"), found.end("name"), 0.7)
     return None
+
+
+def _name_in_wrapped_cell(scan: Scan, page: ScanPage, label_end: int,
+                          value_start: int) -> tuple[dict[str, str] | None, int, int]:
+    """A name in a grid's cell that OCR read as lines around its label: the label wrapped with its hint and
+    the name on the line after ("Patient Name (Last,⏎McAllister, Wendell DOB: ...⏎First):"), or the name
+    wrapped at its comma around a label standing alone ("McAllister,⏎Name: DOB: 09/03/1940⏎Carmen"). Blank
+    lines OCR put between a cell's lines are passed over."""
+    text = page.folded
+    line_start, line_end = text.rfind("\n", 0, label_end) + 1, _line_end(text, label_end)
+    below_start = _skip_blank_lines(text, line_end)
+    if below_start < len(text) and _HINT_ONLY.match(text, label_end, line_end):
+        start, end = scan.segment(page, below_start, name=True)
+        return parse_person(text[start:end]), start, end
+    _, value_end = scan.segment(page, value_start)
+    above_end = len(text[:line_start].rstrip())
+    if value_end > value_start or above_end == 0:  # the label has a value of its own: no wrapped cell
+        return None, 0, 0
+    above = _FAMILY_ALONE.search(text, text.rfind("\n", 0, above_end) + 1, above_end)
+    below = _GIVEN_FIRST.match(text, below_start, _line_end(text, below_start))
+    if above and below:
+        return parse_person(f"{above.group(1)}, {below.group(1)}"), above.start(1), below.end(1)
+    return None, 0, 0
+
+
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end < 0 else end
+
+
+def _skip_blank_lines(text: str, line_end: int) -> int:
+    """Where the first line with words on it after the line ending at ``line_end`` starts."""
+    following = re.compile(r"\n[ ]*(?=\S)").search(text, line_end)
+    return following.end() if following else len(text)
 
 
 def birth_date(scan: Scan) -> ExtractedField | None:

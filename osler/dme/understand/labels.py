@@ -28,20 +28,22 @@ _WORD = re.compile(r"[A-Za-z0-9|]{3,}")
 FUZZY_MIN_LENGTH = 6
 
 
-def _shape(word: str) -> str:
+def ocr_shape(word: str) -> str:
+    """``word`` lower-cased with OCR's usual confusions undone: words of one shape may be one word read two
+    ways ("Emest" and "Ernest")."""
     shape = word.lower()
     for seen, meant in _CONFUSIONS:
         shape = shape.replace(seen, meant)
     return shape
 
 
-_SHAPES = {_shape(word): word for word in LABEL_WORDS}
+_SHAPES = {ocr_shape(word): word for word in LABEL_WORDS}
 # The words of the document kinds' titles (``classify``), six letters or more
 TITLE_WORDS = ("summary", "encounter", "discharge", "progress", "consultation", "polysomnography", "polysomnogram",
                "oximetry", "overnight", "prescription", "demographics", "registration", "interpretation",
                "equipment", "written", "detailed", "standard", "evaluation", "ambulatory", "nocturnal", "arterial",
                "clinical", "continuity", "attended", "titration", "medicine", "pulmonary", "follow-up")
-_TITLE_SHAPES = {_shape(word): word for word in TITLE_WORDS}
+_TITLE_SHAPES = {ocr_shape(word): word for word in TITLE_WORDS}
 
 
 def repair_labels(text: str) -> str:
@@ -73,7 +75,7 @@ def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str
     shapes = _SHAPES if shapes is None else shapes
     if word.lower() in words:
         return word.lower()
-    shape = _shape(word)
+    shape = ocr_shape(word)
     meant = shapes.get(shape)
     if meant is None and len(word) >= FUZZY_MIN_LENGTH:
         # one edit away, but not the word with an ending added ("Physicians" is a word, not a misread label)

@@ -82,7 +82,8 @@ _NOT_PRESCRIBER_CONTEXT = r"supplier|practice|group|facility|patient|interpret|t
 _NPI = re.compile(r"(?<![A-Za-z0-9])([0-9OoIlSB]{10})(?![A-Za-z0-9])")
 # Lines above an NPI searched for its owner: a form's cell may wrap "Interpreting⏎physician:⏎Name⏎MD, NPI …"
 _NPI_OWNER_LINES = 3
-_NPI_LABEL = re.compile(r"(?<![A-Za-z])NPI[lI1|]?(?![A-Za-z])|national\s+provider", re.IGNORECASE)  # "NPIL:"
+# "NPIL:", and OCR's "NP!", "NP]", "NP1" or "NPl" for the I
+_NPI_LABEL = re.compile(r"(?<![A-Za-z])NP[I1l|!\]][lI1|]?(?![A-Za-z])|national\s+provider", re.IGNORECASE)
 _PERSON_CONTEXT = re.compile(r"ordering|ordered|prescrib|referr|physician|provider|practitioner|doctor|treating|"
                              r"attending|signature|signed|individual|type\s*1", re.IGNORECASE)
 _PRESCRIBER_WORDS = re.compile(r"ordering|ordered|prescrib|referr|treating|attending|signature|signed",
@@ -94,7 +95,7 @@ _ORGANISATION_CONTEXT = re.compile(r"practice|group|clinic|facility|organi[sz]at
 
 _SIGNED = re.compile(r"electronically\s+(?:signed|authenticated|approved)|e-?signed|digitally\s+signed|signed\s+"
                      r"electronically|authenticated\s+by|/s/\s*[A-Za-z]|\bsigned\s+by\s*:?\s*[A-Za-z]", re.IGNORECASE)
-_SIGNATURE_LABEL = re.compile(r"\b(?:signature|signed|sign)\b[^\n:]{0,30}:[ ]*", re.IGNORECASE)
+_SIGNATURE_LABEL = re.compile(r"\b(?:signature|signed|sign)\b[^\n:;]{0,30}[:;][ ]*", re.IGNORECASE)  # ";": OCR's colon
 _NOT_PRESCRIBER_SIGNATURE = re.compile(r"patient|beneficiary|caregiver|witness|supplier|representative|guardian|"
                                        r"technician|technologist|delivery|received", re.IGNORECASE)
 _UNSIGNED = re.compile(r"\bunsigned\b|not\s+(?:been\s+)?signed|awaiting\s+signature|pending\s+signature|"

@@ -22,7 +22,8 @@ from osler.dme.understand.scan import Scan, ScanPage
 
 _SPO2_WORD = (r"(?:sp\s*[o0]\s*[2z]|sa\s*[o0]\s*[2z]|o\s*[2z]\s*sat(?:uration)?s?|oxygen\s+sat(?:uration)?s?|"
               r"\bsats?\b|pulse\s+ox(?:imetry)?|saturation|nadir|lowest)")
-_SPO2_CONTEXT = re.compile(_SPO2_WORD + r"|room\s+air|\bRA\b", re.IGNORECASE)
+_ROOM_AIR_WORDS = r"room[\s.,'`]*air"  # with what OCR may leave between the words ("room.air", "room 'air")
+_SPO2_CONTEXT = re.compile(_SPO2_WORD + r"|" + _ROOM_AIR_WORDS + r"|\bRA\b", re.IGNORECASE)
 _PERCENT = re.compile(r"(?<![\d.])(\d{2}(?:\.\d)?)\s*%")
 _NOT_A_READING = re.compile(r"(?:below|under|<=?|>=?|at\s+or\s+below|less\s+than|threshold|criteri\w*|mean|average|"
                             r"median|goal|target|keep|maintain|titrate|baseline\s+goal)[^%\n]{0,14}$", re.IGNORECASE)
@@ -31,7 +32,7 @@ _PAO2 = re.compile(r"(?<![A-Za-z])(?:pa\s*[o0]\s*2|p\s*[o0]\s*2|partial\s+pressu
 _ON_OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d)?\s*l\b|\bwith\s+(?:supplemental\s+)?(?:o2|oxygen)\b"
                         r"|\bon\s+(?:supplemental\s+)?(?:o2|oxygen)\b|\d+(?:\.\d)?\s*(?:l/min|lpm|liters?|l\s*nc)\b"
                         r"|\bwith\s+\d+\s*l\b|\bsupplemental\b", re.IGNORECASE)
-_ROOM_AIR = re.compile(r"room\s+air|\bRA\b|without\s+(?:supplemental\s+)?(?:o2|oxygen)|\bno\s+(?:o2|oxygen)\b"
+_ROOM_AIR = re.compile(_ROOM_AIR_WORDS + r"|\bRA\b|without\s+(?:supplemental\s+)?(?:o2|oxygen)|\bno\s+(?:o2|oxygen)\b"
                        r"|\boff\s+(?:o2|oxygen)\b", re.IGNORECASE)
 CONDITIONS = {"exercise": re.compile(r"exercis|exertion|ambulat|walk|6\s*-?\s*min|6MW|treadmill|activity|"
                                      r"during\s+(?:activity|exercise)", re.IGNORECASE),

@@ -29,7 +29,9 @@ _NOT_NAMES = {"the", "and", "was", "is", "with", "for", "to", "of", "on", "at", 
               "qualifying", "qualification", "resting", "pulse", "ambulatory", "exercise", "six-minute",
               "amended", "revised", "corrected", "consultation", "consult", "medicine", "follow-up", "new",
               "clinical", "continuity", "care", "after", "registration", "profile", "admission", "saturation",
-              "titration", "split-night", "type", "record", "records", "documentation", "notes", "attached"}
+              "titration", "split-night", "type", "record", "records", "documentation", "notes", "attached",
+              # words of the labels beside a name, which a scrambled grid may put where the name should be
+              "sex", "gender", "birth", "birthdate", "age"}
 _PARTICLES = {"van", "von", "de", "del", "della", "da", "di", "la", "le", "du", "st", "bin", "al", "ten", "ter"}
 _SPECKS = "'\"`,:;|_-\u00b0~*/\\"  # what OCR leaves at a word's edges: stray quotes, specks, rule fragments
 # A name printed in capitals, as OCR may read it: a lower-case l for an I ("MEl"), digits for letters ("J0HN").
@@ -40,6 +42,7 @@ _TOKEN = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
 def parse_person(text: str) -> dict[str, str] | None:
     """``{"family", "given"}`` from a written name, or None when ``text`` does not look like one."""
     text = re.sub(r"\([^)]*\)", " ", text).strip(" ,.;:-_")
+    text = re.sub(r"^\d[\W\d]*(?=[A-Za-z])", "", text)  # a row's number or a speck OCR read as one ("3 McAllister")
     # "ESPINOZA. AISHA": a full stop after a whole first word (not an initial or a title) is OCR's comma
     text = re.sub(r"^([A-Za-z'\-]{3,})\.(?=\s+[A-Z])", lambda found: found.group(1) + ("." if found.group(1).lower()
                   in _TITLES else ","), text)

@@ -20,14 +20,17 @@ from osler.dme.understand.labels import repair_labels
 from osler.dme.understand.normalize import fold
 
 # A label's separator: a colon and its kin, which OCR may read as a semicolon or follow with a speck
-# ("Medical Record #: . 1821211", "CHART #; MR8951957", "Account/MRN: ' MR9474569", "DOB: © 04-07-1944").
-_SEPARATOR = r"(?:[ ]+(?:is|was)\s+|\s*(?:\([^)\n]{0,40}\)[ ]*)?(?:(?:[:#=.;'\"©°*~]|-(?!\d))[ ]*){0,4}(?:\n[ ]*)?)"
+# ("Medical Record #: . 1821211", "CHART #; MR8951957", "Account/MRN: ' MR9474569", "DOB: © 04-07-1944"), after a
+# hint in brackets whose closing one OCR may misread ("DOB (MM/DD/YYYY}:").
+_SEPARATOR = (r"(?:[ ]+(?:is|was)\s+|\s*(?:\([^)\n]{0,40}[)}\]][ ]*)?(?:(?:[:#=.;'\"©°*~]|-(?!\d))[ ]*){0,4}"
+              r"(?:\n[ ]*)?)")
 # Where a value written after a label ends on its line: a gap of 2+ spaces (the next column), a bar, a
 # semicolon, a label that needs no colon ("John Smith DOB 3/14/49"), or the next "Label:" (a colon not
 # inside a time), whose label words are then trimmed off.
 _COLUMN_END = re.compile(r"[ ]{2,}|\||;|:(?!\d)")
-_NAME_END = re.compile(r"\s(?=(?:DOB|D\.O\.B|MRN|Sex|Gender|Age|Date|Phone|Tel|NPI|MBI|SSN|Acct|Account|Birth|Born|"
-                       r"Medicare|Member|Insurance|Payer|Dx|ICD|Provider|Physician|Practitioner|Prescriber|Fax|"
+# a speck OCR left may stand before the label ("Ernest Gallagher 'Birth Date:")
+_NAME_END = re.compile(r"\s(?=[^\w\s]{0,2}(?:DOB|D\.O\.B|MRN|Sex|Gender|Age|Date|Phone|Tel|NPI|MBI|SSN|Acct|Account|"
+                       r"Birth|Born|Medicare|Member|Insurance|Payer|Dx|ICD|Provider|Physician|Practitioner|Prescriber|Fax|"
                        r"Signature|Signed)\b)|(?<=[a-z]{3})\.\s", re.IGNORECASE)
 FULL_LINE_SHARE = 0.85  # a line this share of the page's longest runs to the right margin
 _CLAUSE_BREAK = re.compile(r"(?<=[A-Za-z]{3})[.;]\s|[ ]{2,}|\|")
@@ -71,12 +74,17 @@ class ScanPage:
         return max((len(line.rstrip()) for line in self.folded.splitlines()), default=0)
 
 
+OCR_E = "[eéèë]"  # an e as OCR may read it, with an accent picked up from a speck
+
+
 def phrases(*labels: str) -> str:
-    """One regex alternation of label phrases: spaces match any whitespace (or a speck), dots are optional."""
+    """One regex alternation of label phrases: spaces match any whitespace (or a speck), dots are optional, an
+    e may carry the accent OCR puts on it ("Patiént")."""
     parts = []
     for label in sorted(labels, key=len, reverse=True):
-        # between words any space, or a speck OCR left there ("Date of, Birth", "Date of.Birth")
-        part = label if label.startswith("(?") else re.escape(label).replace(r"\ ", r"[\s,.'`]*").replace(r"\.", r"\.?")
+        # between words any space, or a speck OCR left there ("Date of, Birth", "Date of.Birth", "Medicare [ID")
+        part = label if label.startswith("(?") else re.escape(label).replace(r"\ ", r"[\s,.'`\[]*").replace(
+            r"\.", r"\.?").replace("e", OCR_E)
         parts.append(part)
     return "(?:" + "|".join(parts) + ")"
 
