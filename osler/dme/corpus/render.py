@@ -15,6 +15,7 @@ from fpdf.fonts import FontFace
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from osler.dme.corpus.layouts import Block
+from osler.dme.pdfium import PDFIUM
 
 FIXED_CREATION = datetime(2025, 1, 1)  # fpdf2 stamps the creation date: fix it so a seed gives the same bytes
 FAX_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
@@ -79,13 +80,19 @@ def _degrade(page: Image.Image, rng: random.Random, header: str) -> Image.Image:
 
 def scan(pdf: bytes, rng: random.Random, *, header: str, dpi: int = 200, media: str = "pdf") -> bytes:
     """The document as a faxed scan: image-only, no text layer. ``header`` may hold ``{page}`` and ``{pages}``."""
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        count = len(document)
-        images = [_degrade(document[i].render(scale=dpi / 72, grayscale=True).to_pil(), rng,
-                           header.format(page=i + 1, pages=count)) for i in range(count)]
-    finally:
-        document.close()
+    with PDFIUM:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            rendered = []
+            for page in document:
+                bitmap = page.render(scale=dpi / 72, grayscale=True)
+                rendered.append(bitmap.to_pil().copy())  # the bitmap's memory goes with it
+                bitmap.close()
+                page.close()
+        finally:
+            document.close()
+    images = [_degrade(image, rng, header.format(page=number, pages=len(rendered)))
+              for number, image in enumerate(rendered, 1)]
     out = io.BytesIO()
     if media == "tiff":
         bilevel = [image.point(lambda v: 255 if v > 150 else 0, mode="1") for image in images]
