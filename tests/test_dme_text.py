@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from osler.dme.text import UnreadableDocument, assemble, clean, read_pages, to_pdf, usable_text_layer
+from osler.dme.text import UnreadableDocument, assemble, clean, read_pages, render, to_pdf, usable_text_layer
 from osler.dme.text.assemble import page_marker
+
+REPO = Path(__file__).resolve().parent.parent
 
 SENTENCE = "The patient uses her CPAP machine every night without trouble"
 
@@ -279,3 +282,58 @@ def test_bordered_form_is_read_row_by_row_after_cleaning() -> None:
     # every label with its value on one line (OCR may still misread a character of it: "Oct $, 2025")
     for label, value in FORM_ROWS:
         assert any(line.startswith(f"{label} {value[:3]}") for line in lines), (label, lines)
+
+
+# ------------------------------------------------------------------------------------ the renderer
+
+
+def test_the_renderer_reports_what_pdfium_refuses(tmp_path: Path) -> None:
+    document = tmp_path / "document.pdf"
+    document.write_bytes(text_pdf("One page only"))
+    assert render.render_page(document, 1, 72).is_file()
+    with pytest.raises(render.RenderFailed, match="has 1 page"):
+        render.render_page(document, 2, 72)
+    document.write_bytes(b"%PDF-1.4 nothing else")
+    with pytest.raises(render.RenderFailed, match="PDFium cannot open it"):
+        render.render_page(document, 1, 72)
+
+
+def test_a_crashed_renderer_fails_one_page_and_the_next_page_gets_a_new_one(tmp_path: Path) -> None:
+    document = tmp_path / "document.pdf"
+    document.write_bytes(text_pdf("One page only"))
+    render.render_page(document, 1, 72)
+    for child in list(render._pool._processes.values()):  # what a PDFium crash does to it
+        child.kill()
+        child.join()
+    with pytest.raises(render.RenderFailed, match="crashed"):
+        render.render_page(document, 1, 72)
+    assert render.render_page(document, 1, 72).is_file()
+
+
+_RENDER_IN_A_CHILD = '''
+import multiprocessing, sys, tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+def render_one(text_pdf_bytes):
+    from osler.dme.text import render
+    source = Path(tempfile.mkdtemp()) / "a.pdf"
+    source.write_bytes(text_pdf_bytes)
+    return render.render_page(source, 1, 72).is_file()
+
+if __name__ == "__main__":
+    pdf = Path(sys.argv[1]).read_bytes()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        print(list(pool.map(render_one, [pdf])))
+'''
+
+
+def test_a_process_that_rendered_still_exits(tmp_path: Path) -> None:
+    """Multiprocessing waits for a child's children before the executor's clean-up: the renderer must be
+    stopped first, or an evaluation worker that OCRed a page would never exit."""
+    (tmp_path / "a.pdf").write_bytes(text_pdf("One page only"))
+    (tmp_path / "child.py").write_text(_RENDER_IN_A_CHILD)
+    done = subprocess.run([sys.executable, str(tmp_path / "child.py"), str(tmp_path / "a.pdf")], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[True]"

@@ -4,6 +4,7 @@ durable machinery."""
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -69,7 +70,8 @@ def in_process_runner(*, processes: int = 2) -> Callable[[Path], EvaluationRun]:
 
         started = time.perf_counter()
         paths = sorted(p for p in inbox.iterdir() if p.is_file())
-        with ProcessPoolExecutor(max_workers=processes) as pool:
+        # spawned, not forked: a forked child would inherit the page renderer's child process and hang on it at exit
+        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             read = list(pool.map(_read, paths))
         results: dict[str, DocumentResult] = {}
         units: list[tuple[list[str], bytes, list[Page]]] = []  # (input files, PDF, pages)

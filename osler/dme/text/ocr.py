@@ -1,12 +1,12 @@
-"""OCR of PDF pages: PDFium (pypdfium2, in this process) renders a page to a 300 dpi greyscale PGM, ``clean``
-straightens it, erases table rules and specks and leaves it bilevel, and Debian's ``tesseract`` reads it (TSV
-output, so one run gives the text and each word's confidence), with ``OMP_THREAD_LIMIT=1`` so that pages, not
-Tesseract's threads, are what runs in parallel. PGM rather than PNG because compressing and decompressing a
-300 dpi page costs more than a second on this machine's cores, for nothing: the file lives only until
-Tesseract has read it.
+"""OCR of PDF pages: PDFium renders a page to a 300 dpi greyscale PGM (in a child process of its own:
+``render``), ``clean`` straightens it, erases table rules and specks and leaves it bilevel, and Debian's
+``tesseract`` reads it (TSV output, so one run gives the text and each word's confidence), with
+``OMP_THREAD_LIMIT=1`` so that pages, not Tesseract's threads, are what runs in parallel. PGM rather than PNG
+because compressing and decompressing a 300 dpi page costs more than a second on this machine's cores, for
+nothing: the file lives only until Tesseract has read it.
 
-Most of the work happens in the ``tesseract`` child processes, one per page; threads render and clean pages
-(PDFium, NumPy, SciPy and OpenCV release the GIL for most of it), start Tesseract and wait, so pages run in
+Most of the work happens in child processes (the renderer, one ``tesseract`` per page); threads clean pages
+(NumPy, SciPy and OpenCV release the GIL for most of it), hand work to the children and wait, so pages run in
 parallel without forking the (possibly durable-workflow) worker that calls us.
 """
 
@@ -19,10 +19,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import pypdfium2
-
 from osler.dme.model import Page
-from osler.dme.pdfium import PDFIUM
+from osler.dme.text import render
 from osler.dme.text.clean import clean_page_file
 
 DPI = 300
@@ -93,28 +91,11 @@ def _read(number: int, image: Path) -> Page:
 
 
 def render_page(source: Path, number: int, dpi: int = DPI) -> Path:
-    """Render one page of the PDF at ``source`` to a greyscale PGM beside it; the image's path.
-
-    PDFium in this process (pypdfium2), not a ``pdftoppm`` process per page: 17 against 110 ms a fax page on
-    this machine, which is most of what the pipeline adds to Tesseract's own time. PDFium allows one call at
-    a time in a process, so every use of it holds ``PDFIUM``; the document is already known to open (pypdf
-    read it first)."""
-    target = source.with_name(f"page-{number}.pgm")
+    """Render one page of the PDF at ``source`` to a greyscale PGM beside it (``render``); the image's path."""
     try:
-        with PDFIUM:
-            document = pypdfium2.PdfDocument(source)
-            try:
-                page = document[number - 1]
-                bitmap = page.render(scale=dpi / 72, grayscale=True)
-                image = bitmap.to_pil().copy()  # the bitmap's memory goes with it
-                bitmap.close()
-                page.close()
-            finally:
-                document.close()
-    except (pypdfium2.PdfiumError, IndexError) as error:
-        raise OcrFailed(f"render page {number}: {error}") from None
-    image.convert("L").save(target, format="PPM")
-    return target
+        return render.render_page(source, number, dpi)
+    except render.RenderFailed as error:
+        raise OcrFailed(str(error)) from None
 
 
 def ocr_image(image: Path) -> tuple[str, float | None]:
