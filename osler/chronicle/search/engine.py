@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Connection, FromClause, Select, false, fun
 from osler.chronicle.schema import INDEX_TABLES, resource
 from osler.chronicle.search.filters import can_drive, condition, drive_rank, needs_type_column, type_clause
 from osler.chronicle.search.model import SearchQuery
-from osler.chronicle.search.query import RESOURCE_COLUMNS
 from osler.fhir import search_parameters as registry
+from osler.fhir.indexing import RESOURCE_TABLE_PARAMS
 
 
 def match_pks(conn: Connection, query: SearchQuery) -> list[int]:
@@ -45,7 +45,7 @@ def _sort_keys(query: SearchQuery, res: FromClause) -> list[ColumnElement]:
     """
     keys: list[ColumnElement] = []
     for code, descending in query.sort:
-        if code in RESOURCE_COLUMNS:
+        if code in RESOURCE_TABLE_PARAMS:
             column: ColumnElement = res.c.res_id if code == "_id" else res.c.last_updated
         else:
             kind = _kind(query.types, code)

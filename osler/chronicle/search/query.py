@@ -50,9 +50,6 @@ SUMMARY_VALUES = frozenset({"true", "text", "data", "count", "false"})
 TOTAL_VALUES = frozenset({"none", "estimate", "accurate"})
 # Parameters about the HTTP exchange or paging, not the result set: accepted and left to the caller.
 PASSTHROUGH = frozenset({"_format", "_pretty", "_getpages", "_getpagesoffset", "_offset", "_page"})
-# The common parameters answered from the ``resource`` table rather than an index table.
-RESOURCE_COLUMNS = RESOURCE_TABLE_PARAMS
-
 # Modifiers the spec defines per type; a modifier outside these is unknown (400), one inside but not
 # in _SUPPORTED is recognised but unsupported (also 400: the spec says servers SHALL reject those).
 _KNOWN_MODIFIERS = {
@@ -165,7 +162,7 @@ class _Parser:
                 continue
             descending = item.startswith("-") or modifier == "desc"
             code = item.lstrip("-")
-            if code in RESOURCE_COLUMNS:
+            if code in RESOURCE_TABLE_PARAMS:
                 self.query.sort.append((code, descending))
                 continue
             param = self._lookup(self.query.types, code)
@@ -223,7 +220,7 @@ class _Parser:
         if "." in name:  # parameter codes and modifiers never contain '.': this is a chain
             return self._chain(types, name, value, raw)
         code, _, modifier = name.partition(":")
-        if code in RESOURCE_COLUMNS:
+        if code in RESOURCE_TABLE_PARAMS:
             return self._resource_column(code, modifier or None, value, raw)
         param = self._lookup(types, code)
         if param is None:
@@ -531,4 +528,4 @@ def _common_params() -> dict[str, SearchParam]:
 
 
 def _defines(res_type: str, code: str) -> bool:
-    return code in RESOURCE_COLUMNS or code.startswith("_has") or registry.param(res_type, code) is not None
+    return code in RESOURCE_TABLE_PARAMS or code.startswith("_has") or registry.param(res_type, code) is not None

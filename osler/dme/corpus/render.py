@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+import threading
 from datetime import datetime
 
 import pypdf
@@ -15,8 +16,10 @@ from fpdf.fonts import FontFace
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from osler.dme.corpus.layouts import Block
-from osler.dme.pdfium import PDFIUM
 
+# PDFium may not be called from two threads at once, not even for different documents (a crash or a
+# corrupted heap otherwise). The OCR renders in a child process of its own (osler.dme.text.render).
+_PDFIUM = threading.Lock()
 FIXED_CREATION = datetime(2025, 1, 1)  # fpdf2 stamps the creation date: fix it so a seed gives the same bytes
 FAX_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 FONTS = ("helvetica", "times", "courier")
@@ -80,7 +83,7 @@ def _degrade(page: Image.Image, rng: random.Random, header: str) -> Image.Image:
 
 def scan(pdf: bytes, rng: random.Random, *, header: str, dpi: int = 200, media: str = "pdf") -> bytes:
     """The document as a faxed scan: image-only, no text layer. ``header`` may hold ``{page}`` and ``{pages}``."""
-    with PDFIUM:
+    with _PDFIUM:
         document = pypdfium2.PdfDocument(pdf)
         try:
             rendered = []
