@@ -15,12 +15,10 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from osler.dme.understand.labels import ocr_shape
+from osler.dme.understand.normalize import fold_digits
 
 NAME_SAME = 92.0  # rapidfuzz ratio at or above which two written names are one name
 NAME_TYPO = 85.0  # …a typo of one name; below this two names belong to two people
-# The letters OCR reads for digits (and the reverse): an identifier compared with these folded to digits
-# agrees with its copy whichever way a glyph was read.
-_LOOKALIKES = str.maketrans("OQDILSBZG", "001115826")
 
 
 def _letters(text: str) -> str:
@@ -66,7 +64,7 @@ def folded_identifier(value: Any) -> str | None:
     """An identifier with OCR's look-alike letters read as digits: ``7TD5QT0MP85`` and ``7TDSOTOMP85`` fold
     alike. For comparing and indexing only, never for showing."""
     found = identifier(value)
-    return found.translate(_LOOKALIKES) if found else None
+    return fold_digits(found) if found else None
 
 
 def identifiers_agree(first: Any, second: Any) -> bool | None:

@@ -18,14 +18,14 @@ from pypdf import PdfReader, PdfWriter
 
 from osler.dme.text.ocr import OcrFailed, ocr_image, render_page
 from osler.dme.text.pages import open_pdf, usable_text_layer
+from osler.dme.understand.normalize import fold_digits
 
 MARKER_DPI = 200
 BAND_SHARE = 0.12  # the top and bottom 12 % of a page: fax header line, page footer
 
 # A page number as OCR may read it: "1" seen as l, I or |, "0" as O (a scanned "Page 1 of 2" comes back as
-# "Page lof2"); ``_OCR_DIGITS`` turns those back into digits.
+# "Page lof2"); ``fold_digits`` turns those back into digits.
 _NUMBER = r"([\dlI|O]{1,3})"
-_OCR_DIGITS = str.maketrans("lI|O", "1110")
 _MARKERS = (
     re.compile(rf"\b(?:page|pg|part|sheet)\.?\s*#?\s*{_NUMBER}\s*(?:of|/)\s*{_NUMBER}(?![\w])", re.IGNORECASE),
     re.compile(rf"\bp\.?\s*{_NUMBER}\s*/\s*{_NUMBER}(?![\w])", re.IGNORECASE),
@@ -53,7 +53,7 @@ def page_marker(text: str) -> int | None:
     for pattern in _MARKERS:
         found = pattern.search(text)
         if found:
-            return int(found.group(1).translate(_OCR_DIGITS))
+            return int(fold_digits(found.group(1)))
     return None
 
 
