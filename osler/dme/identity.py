@@ -47,11 +47,6 @@ def name_similarity(first: dict[str, str] | None, second: dict[str, str] | None)
     return max(straight, swapped, initial_dropped, read_alike)
 
 
-def same_name(first: dict[str, str] | None, second: dict[str, str] | None) -> bool | None:
-    similarity = name_similarity(first, second)
-    return None if similarity is None else similarity >= NAME_SAME
-
-
 def identifier(value: Any) -> str | None:
     """An MBI, MRN or NPI as compared: upper-case letters and digits only."""
     if value is None:
