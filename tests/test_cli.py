@@ -26,7 +26,7 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
 def test_db_upgrade_creates_the_store(tmp_path: Path) -> None:
     result = osler("db", "upgrade", home=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "revision 0003" in result.stderr
+    assert "revision 0004" in result.stderr
     assert (tmp_path / "osler.db").exists()
 
 

@@ -16,7 +16,7 @@ def test_migrations_match_the_declared_schema(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
     upgrade(engine)  # a second upgrade is a no-op
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     tables = set(inspect(engine).get_table_names())
@@ -44,5 +44,32 @@ def test_revision_0003_drops_the_unread_id_and_last_updated_rows_and_search_stil
     try:
         for criteria in ([("_id", "p1")], [("_lastUpdated", "ge2023-11-14")], [("gender", "female")]):
             assert [s.res_id for s in store.search("Patient", criteria).matches] == ["p1"], criteria
+    finally:
+        store.close()
+
+
+def test_revision_0004_drops_the_rows_of_derived_parameters_and_search_still_finds(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0003")
+    with engine.begin() as conn:  # what revision 0003's code wrote for an Observation about a patient
+        conn.execute(text("INSERT INTO resource (pk, res_type, res_id, version, last_updated, deleted, content) "
+                          "VALUES (1, 'Observation', 'o1', 1, 1700000000000000, false, :content)"),
+                     {"content": '{"resourceType":"Observation","id":"o1","status":"final",'
+                                 '"code":{"coding":[{"code":"2345-7"}]},"subject":{"reference":"Patient/p1"}}'})
+        conn.execute(text("INSERT INTO idx_reference (res_pk, res_type, param, target_type, target_id) VALUES "
+                          "(1, 'Observation', 'subject', 'Patient', 'p1'), "
+                          "(1, 'Observation', 'patient', 'Patient', 'p1')"))
+        conn.execute(text("INSERT INTO idx_token (res_pk, res_type, param, system, code, text) VALUES "
+                          "(1, 'Observation', 'code', NULL, '2345-7', NULL), "
+                          "(1, 'Observation', 'combo-code', NULL, '2345-7', NULL)"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT param FROM idx_reference")).scalars().all() == ["subject"]
+        assert conn.execute(text("SELECT param FROM idx_token")).scalars().all() == ["code"]
+    engine.dispose()
+    store = Chronicle.open(db_url)
+    try:
+        for criteria in ([("patient", "p1")], [("subject", "Patient/p1")], [("combo-code", "2345-7")]):
+            assert [s.res_id for s in store.search("Observation", criteria).matches] == ["o1"], criteria
     finally:
         store.close()

@@ -337,6 +337,11 @@ def _reference_rows(code: str, value: dict, out: list) -> None:
     ident_system = ident_value = None
     if isinstance(identifier, dict):
         ident_system, ident_value = identifier.get("system"), identifier.get("value")
+    declared = value.get("type")
+    if target_type is None and (url or ident_system or ident_value) and isinstance(declared, str):
+        # The type ``resolve() is X`` reads (``reference_type``) when the text names none, so that the rows
+        # of a parameter narrowed to one target type (``derived_params``) are these rows of that type.
+        target_type = declared
     if target_type or url or ident_system or ident_value:
         out.append(ReferenceEntry(code, target_type, target_id, url, ident_system, ident_value))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+from osler.fhir.derived_params import is_derived
 from osler.fhir.fhirpath_compiler import CompiledExpression, Runner, compile_expression
 from osler.fhir.index_types import (
     CompositeEntry,
@@ -117,6 +118,8 @@ def _plans(resource_type: str) -> _TypePlan:
     strands: list[tuple[str, Runner, Converter]] = []
     others: list[_Plan] = []
     for definition in params_for(resource_type).values():
+        if is_derived(resource_type, definition.code):
+            continue  # answered from the rows of the parameters it is made of
         plan = _safe_plan(resource_type, definition)
         if plan is None:
             continue
@@ -139,7 +142,8 @@ def _run(plan: _Plan, resource: dict, rows: list) -> None:
 def extract_index(resource: dict[str, Any]) -> list[NamedTuple]:
     """The index rows (``osler.fhir.index_types``) of every search parameter of ``resource``.
 
-    Rows are de-duplicated, simple parameters first, then composites. A parameter whose evaluation
+    Rows are de-duplicated, simple parameters first, then composites; derived parameters
+    (``osler.fhir.derived_params``) have none of their own. A parameter whose evaluation
     fails is logged and skipped: one bad expression never stops a resource from being indexed.
     """
     resource_type = resource.get("resourceType")

@@ -11,7 +11,14 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, false, func, select
 
 from osler.chronicle.schema import INDEX_TABLES, resource
-from osler.chronicle.search.filters import can_drive, condition, drive_rank, needs_type_column, type_clause
+from osler.chronicle.search.filters import (
+    can_drive,
+    condition,
+    drive_rank,
+    needs_type_column,
+    param_rows,
+    type_clause,
+)
 from osler.chronicle.search.model import SearchQuery
 from osler.fhir import search_parameters as registry
 from osler.fhir.indexing import RESOURCE_TABLE_PARAMS
@@ -54,7 +61,7 @@ def _sort_keys(query: SearchQuery, res: FromClause) -> list[ColumnElement]:
             table = INDEX_TABLES[kind]
             aggregate = func.max if descending else func.min
             column = select(aggregate(_sort_column(kind, table, descending))).where(
-                table.c.res_pk == res.c.pk, table.c.param == code).scalar_subquery()
+                table.c.res_pk == res.c.pk, param_rows(table, code, query.types)).scalar_subquery()
         keys.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
     return keys
 

@@ -29,6 +29,7 @@ from osler.chronicle.search.model import (
     TokenMatch,
     UriMatch,
 )
+from osler.fhir.derived_params import AnsweredFrom, answered_from
 
 Types = tuple[str, ...] | None
 
@@ -117,6 +118,26 @@ def type_clause(column: ColumnElement[str], types: Types) -> list[ColumnElement[
     return [column == types[0]] if len(types) == 1 else [column.in_(types)]
 
 
+def param_rows(table: FromClause, code: str, types: Types) -> ColumnElement[bool]:
+    """The rows of index table ``table`` that belong to parameter ``code`` of ``types``: its own rows, or
+    for a derived parameter the rows of the parameters it is made of (``osler.fhir.derived_params``:
+    ``patient`` from ``subject`` rows pointing at a Patient, ``combo-code`` from ``code`` and
+    ``component-code``). Types that answer ``code`` differently each get their own branch."""
+    sources: dict[AnsweredFrom, list[str]] = {}
+    for res_type in types or ():
+        sources.setdefault(answered_from(res_type, code), []).append(res_type)
+    if len(sources) <= 1:
+        return _source_rows(table, next(iter(sources), AnsweredFrom((code,))))
+    return or_(*(and_(*type_clause(table.c.res_type, tuple(source_types)), _source_rows(table, source))
+                 for source, source_types in sources.items()))
+
+
+def _source_rows(table: FromClause, source: AnsweredFrom) -> ColumnElement[bool]:
+    codes = source.codes
+    rows = table.c.param == codes[0] if len(codes) == 1 else table.c.param.in_(codes)
+    return rows if source.target_type is None else and_(rows, table.c.target_type == source.target_type)
+
+
 # --------------------------------------------------------------------------- resource columns
 def _id_condition(f: ParamFilter, res: FromClause) -> ColumnElement[bool]:
     if f.missing is not None:
@@ -142,7 +163,7 @@ def _index_rows(f: ParamFilter, types: Types, dialect: str) -> Select:
     For ``:missing`` (no values), every row of the parameter: its presence.
     """
     table = INDEX_TABLES[f.kind]
-    where = [*type_clause(table.c.res_type, types), table.c.param == f.code,
+    where = [*type_clause(table.c.res_type, types), param_rows(table, f.code, types),
              *_value_clause(f, table, dialect)]
     return select(table.c.res_pk).where(*where).correlate(None)
 
@@ -155,7 +176,7 @@ def _exists(f: ParamFilter, pk: ColumnElement[int], outer: FromClause, types: Ty
     # On SQLite, leaving res_type out keeps its planner on the res_pk index (a handful of rows per
     # resource) instead of the (res_type, param, value) one; PostgreSQL costs both properly.
     typed = type_clause(table.c.res_type, types) if dialect != "sqlite" else []
-    where = [table.c.res_pk == pk, *typed, table.c.param == f.code, *_value_clause(f, table, dialect)]
+    where = [table.c.res_pk == pk, *typed, param_rows(table, f.code, types), *_value_clause(f, table, dialect)]
     return select(table.c.res_pk).where(*where).correlate(outer).exists()
 
 
@@ -365,7 +386,7 @@ def _chain_rows(f: ChainFilter, types: Types, dialect: str, correlate_to: FromCl
         # the test would tempt SQLite into scanning every resource of that type.
         ids = select(target.c.res_id).where(target.c.pk.in_(matching_pks(inner, target_type, dialect)))
         branches.append(and_(ref.c.target_type == target_type, ref.c.target_id.in_(ids.correlate(None))))
-    where = [ref.c.param == f.code, branches[0] if len(branches) == 1 else or_(*branches)]
+    where = [param_rows(ref, f.code, types), branches[0] if len(branches) == 1 else or_(*branches)]
     if correlate_to is None:
         return select(ref.c.res_pk).where(*type_clause(ref.c.res_type, types), *where).correlate(None)
     return select(ref.c.res_pk).where(ref.c.res_pk == correlate_to.c.pk, *where).correlate(correlate_to)
@@ -378,7 +399,7 @@ def _has_condition(f: HasFilter, res: FromClause, types: Types, dialect: str, dr
         # their sources, rather than materializing every matching source up front.
         ref = _HAS_REF
         where = [ref.c.target_id == res.c.res_id, ref.c.target_type == res.c.res_type,
-                 ref.c.res_type == f.source_type, ref.c.param == f.code]
+                 ref.c.res_type == f.source_type, param_rows(ref, f.code, (f.source_type,))]
         inner = f.inner
         if isinstance(inner, ParamFilter) and inner.kind in INDEX_TABLES and can_drive(inner):
             where.append(_exists(inner, ref.c.res_pk, ref, (f.source_type,), dialect))
@@ -389,7 +410,8 @@ def _has_condition(f: HasFilter, res: FromClause, types: Types, dialect: str, dr
     # On SQLite, no res_type test: then its planner walks the matching sources through the res_pk
     # index instead of every row of the parameter (the sources' pks imply their type anyway).
     typed = [ref.c.res_type == f.source_type] if dialect != "sqlite" else []
-    where = [*typed, ref.c.param == f.code, ref.c.res_pk.in_(matching_pks(f.inner, f.source_type, dialect))]
+    where = [*typed, param_rows(ref, f.code, (f.source_type,)),
+             ref.c.res_pk.in_(matching_pks(f.inner, f.source_type, dialect))]
     if types and len(types) == 1:
         ids = select(ref.c.target_id).where(*where, ref.c.target_type == types[0]).correlate(None)
         return res.c.res_id.in_(ids)

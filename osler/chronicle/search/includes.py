@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, and_, false, select, union
 
 from osler.chronicle.schema import idx_reference, resource
+from osler.chronicle.search.filters import param_rows
 from osler.chronicle.search.model import Include, SearchQuery
 
 # How many levels :iterate follows beyond the first; the spec lets servers bound it, and one extra
@@ -68,7 +69,7 @@ def _include_select(include: Include, rows: _Level) -> Select | None:
     ref, target = idx_reference, resource
     where = [ref.c.res_pk.in_(sources), target.c.deleted == false()]
     if include.param is not None:
-        where.append(ref.c.param == include.param)
+        where.append(param_rows(ref, include.param, _source_types(include)))
     if include.target_type is not None:
         where.append(ref.c.target_type == include.target_type)
     joined = ref.join(target, and_(target.c.res_type == ref.c.target_type, target.c.res_id == ref.c.target_id))
@@ -90,6 +91,10 @@ def _revinclude_selects(include: Include, rows: _Level) -> list[Select]:
     for res_type, ids in by_type.items():
         where = [ref.c.res_type == include.source_type, ref.c.target_id.in_(ids), ref.c.target_type == res_type]
         if include.param is not None:
-            where.append(ref.c.param == include.param)
+            where.append(param_rows(ref, include.param, _source_types(include)))
         selects.append(select(ref.c.res_pk.label("pk")).where(*where))
     return selects
+
+
+def _source_types(include: Include) -> tuple[str, ...] | None:
+    return (include.source_type,) if include.source_type is not None else None
