@@ -87,6 +87,11 @@ class Chronicle:
         self.engine.dispose()
 
     # ----------------------------------------------------------------- reads
+    def current_version(self, res_type: str, res_id: str) -> Stored | None:
+        """The current row (a tombstone if deleted), or None: for a write about to version it, not audited
+        as a read — the write that follows is."""
+        return self._reader.current(res_type, res_id)
+
     def read(self, res_type: str, res_id: str, *, actor: Actor = SYSTEM) -> Stored:
         require_type(res_type)
         stored = self._reader.current(res_type, res_id)

@@ -114,10 +114,11 @@ class TransactionRunner:
         conditional = any(r.if_none_exist or r.criteria for r in ordered if r.method != "GET")
         if conditional:
             with begin_write(self.chronicle.engine) as conn:
-                writes, results = self._prepare(conn, ordered)
+                writes, results = self._prepare(conn, ordered, lambda t, i: current_row(conn, t, i))
                 return self._commit(conn, writes, results)
         with self.chronicle.engine.connect() as conn:
-            writes, results = self._prepare(conn, ordered)
+            # Outside the write lock: the versions read here are checked again when written (StaleVersion).
+            writes, results = self._prepare(conn, ordered, self.chronicle.current_version)
         with begin_write(self.chronicle.engine) as conn:
             return self._commit(conn, writes, results)
 
@@ -130,14 +131,14 @@ class TransactionRunner:
             results[index] = EntryResult(status, item)
         return results
 
-    def _prepare(self, conn: Connection, ordered: list[EntryRequest]) \
+    def _prepare(self, conn: Connection, ordered: list[EntryRequest], current: Callable[[str, str], Stored | None]) \
             -> tuple[list[tuple[int, PreparedWrite, str]], dict[int, EntryResult]]:
         now = now_us()
         ids: dict[str, str] = {}  # fullUrl → "Type/id"
         targets: dict[int, tuple[str, Stored | None]] = {}
         results: dict[int, EntryResult] = {}
         for request in ordered:
-            targets[request.index] = self._resolve_target(conn, request, results)
+            targets[request.index] = self._resolve_target(conn, request, results, current)
             res_id, _ = targets[request.index]
             if request.full_url and request.method in ("POST", "PUT") and res_id:
                 ids[request.full_url] = f"{request.res_type}/{res_id}"
@@ -158,8 +159,8 @@ class TransactionRunner:
                 writes.append((request.index, write, status))
         return writes, results
 
-    def _resolve_target(self, conn: Connection, request: EntryRequest,
-                        results: dict[int, EntryResult]) -> tuple[str, Stored | None]:
+    def _resolve_target(self, conn: Connection, request: EntryRequest, results: dict[int, EntryResult],
+                        current: Callable[[str, str], Stored | None]) -> tuple[str, Stored | None]:
         where = f"Bundle.entry[{request.index}]"
         if request.method == "POST":
             if request.if_none_exist:
@@ -181,7 +182,7 @@ class TransactionRunner:
             return existing.res_id, existing
         if request.res_id is None:
             raise BadRequest(f"{where}.request.url must name Type/id for {request.method}")
-        return request.res_id, current_row(conn, request.res_type, request.res_id)
+        return request.res_id, current(request.res_type, request.res_id)
 
     def _prepare_one(self, conn: Connection, request: EntryRequest, res_id: str, current: Stored | None,
                      ids: dict[str, str], now: int) -> tuple[PreparedWrite | None, str]:
