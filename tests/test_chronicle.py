@@ -263,8 +263,8 @@ def index_rows_if_rewritten_whole(store: Chronicle, current: Stored) -> dict[str
     return rows
 
 
-def test_updates_rewrite_only_the_index_tables_that_change_and_leave_them_exact(chronicle: Chronicle) -> None:
-    """Through updates that change one kind of index row, remove a kind, add one, a delete, a re-create
+def test_updates_rewrite_only_the_index_rows_that_change_and_leave_them_exact(chronicle: Chronicle) -> None:
+    """Through updates that change one value (NULL columns too), remove a kind of row, add one, a delete, a re-create
     and a transaction, the index tables always hold exactly what rewriting them all would give."""
     created = chronicle.create(patient()).stored
     changes = [
