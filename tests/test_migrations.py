@@ -62,14 +62,25 @@ def test_revision_0004_drops_the_rows_of_derived_parameters_and_search_still_fin
         conn.execute(text("INSERT INTO idx_token (res_pk, res_type, param, system, code, text) VALUES "
                           "(1, 'Observation', 'code', NULL, '2345-7', NULL), "
                           "(1, 'Observation', 'combo-code', NULL, '2345-7', NULL)"))
+        # ... and for one about a patient known by identifier alone, Reference.type not yet in its rows
+        conn.execute(text("INSERT INTO resource (pk, res_type, res_id, version, last_updated, deleted, content) "
+                          "VALUES (2, 'Observation', 'o2', 1, 1700000000000000, false, :content)"),
+                     {"content": '{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"},'
+                                 '"subject":{"type":"Patient","identifier":{"system":"urn:mrn","value":"m9"}}}'})
+        conn.execute(text("INSERT INTO idx_reference (res_pk, res_type, param, ident_system, ident_value) VALUES "
+                          "(2, 'Observation', 'subject', 'urn:mrn', 'm9'), "
+                          "(2, 'Observation', 'patient', 'urn:mrn', 'm9')"))
     upgrade(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT param FROM idx_reference")).scalars().all() == ["subject"]
+        assert conn.execute(text("SELECT param, target_type FROM idx_reference ORDER BY res_pk")).all() == [
+            ("subject", "Patient"), ("subject", "Patient")]
         assert conn.execute(text("SELECT param FROM idx_token")).scalars().all() == ["code"]
     engine.dispose()
     store = Chronicle.open(db_url)
     try:
         for criteria in ([("patient", "p1")], [("subject", "Patient/p1")], [("combo-code", "2345-7")]):
             assert [s.res_id for s in store.search("Observation", criteria).matches] == ["o1"], criteria
+        found = store.search("Observation", [("patient:identifier", "urn:mrn|m9")]).matches
+        assert [s.res_id for s in found] == ["o2"]
     finally:
         store.close()
