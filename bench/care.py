@@ -31,7 +31,16 @@ from typing import Any
 
 import httpx
 
-from bench.common import BenchOptions, Row, osler_server, run_in_child, run_threads, verdict
+from bench.common import (
+    Answer,
+    BenchOptions,
+    KeepAliveClient,
+    Row,
+    osler_server,
+    run_in_child,
+    run_threads,
+    verdict,
+)
 
 NAME = "care"
 TITLE = "Care (EpicCare orders, Beaker results) over HTTP"
@@ -96,8 +105,9 @@ def set_up(client: httpx.Client) -> dict[str, Any]:
 
 
 def _concurrently(base_url: str, clients: int, jobs: list[Any],
-                  call: Callable[[httpx.Client, Any], httpx.Response]) -> dict[str, Any]:
-    """Run ``call`` on every job from ``clients`` threads (each its own connection); timings and answers."""
+                  call: Callable[[KeepAliveClient, Any], Answer]) -> dict[str, Any]:
+    """Run ``call`` on every job from ``clients`` threads (each its own keep-alive connection); timings
+    and answers."""
     pending = list(reversed(jobs))
     lock = threading.Lock()
     timings: list[float] = []
@@ -105,10 +115,9 @@ def _concurrently(base_url: str, clients: int, jobs: list[Any],
     barrier = threading.Barrier(clients)
 
     def worker() -> None:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        with httpx.Client(base_url=base_url, timeout=60.0, limits=limits,
-                          headers={"X-Osler-User": "bench"}) as client:
-            barrier.wait()
+        client = KeepAliveClient(base_url, headers={"X-Osler-User": "bench"})
+        barrier.wait()
+        try:
             while True:
                 with lock:
                     if not pending:
@@ -117,10 +126,12 @@ def _concurrently(base_url: str, clients: int, jobs: list[Any],
                 started = time.perf_counter()
                 response = call(client, job)
                 elapsed = time.perf_counter() - started
-                body = response.json() if response.headers.get("content-type", "").endswith("json") else None
+                body = response.json() if response.content_type.endswith("json") else None
                 with lock:
                     timings.append(elapsed * 1000)
                     answers.append((job, response.status_code, body))
+        finally:
+            client.close()
 
     wall = run_threads([threading.Thread(target=worker) for _ in range(clients)])
     timings.sort()
@@ -134,9 +145,9 @@ def place_orders(base_url: str, setup: dict[str, Any], clients: int) -> dict[str
     encounters = setup["encounters"]
     jobs = [encounters[n % len(encounters)] for n in range(ORDERS)]
 
-    def order(client: httpx.Client, encounter: str) -> httpx.Response:
+    def order(client: KeepAliveClient, encounter: str) -> Answer:
         return client.post(f"/api/charting/encounters/{encounter}/orders",
-                           json={"kind": "lab", "code": LIPID_PANEL, "sign": True, "reasons": ["E78.5"]})
+                           {"kind": "lab", "code": LIPID_PANEL, "sign": True, "reasons": ["E78.5"]})
 
     outcome = _concurrently(base_url, clients, jobs, order)
     orders = [body["id"] for _, status, body in outcome.pop("answers") if status == 201]  # the ServiceRequest
@@ -164,8 +175,8 @@ def file_results(base_url: str, accessions: list[str], clients: int) -> dict[str
     rng = random.Random(11)
     values = {accession: lipid_values(rng) for accession in accessions}
 
-    def filing(client: httpx.Client, accession: str) -> httpx.Response:
-        return client.post(f"/api/lab/specimens/{accession}/results", json={"results": values[accession]})
+    def filing(client: KeepAliveClient, accession: str) -> Answer:
+        return client.post(f"/api/lab/specimens/{accession}/results", {"results": values[accession]})
 
     outcome = _concurrently(base_url, clients, accessions, filing)
     outcome.pop("answers")
@@ -199,8 +210,8 @@ def write_baseline(base_url: str, setup: dict[str, Any], count: int, clients: in
     patients = setup["patients"]
     jobs = [bundle(patients[n % len(patients)]) for n in range(count)]
 
-    def write(client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
-        return client.post("/fhir", json=body, headers=FHIR_JSON)
+    def write(client: KeepAliveClient, body: dict[str, Any]) -> Answer:
+        return client.post("/fhir", body, headers=FHIR_JSON)
 
     outcome = _concurrently(base_url, clients, jobs, write)
     outcome.pop("answers")
