@@ -388,6 +388,26 @@ def test_an_mbi_label_with_a_speck_and_the_number_split() -> None:
     assert fields["mbi"].value == "1EG4TE5MK73"
 
 
+@pytest.mark.parametrize(("text", "mbi"), [
+    ("Medicare 1D: 4KT8PC3WR62 Insurance: Medicare", "4KT8PC3WR62"),  # "ID" read with a 1 for the I
+    ("Medicare [D: 4KT8-PC3-WR62", "4KT8PC3WR62"),
+    ("Medicare ID (MBI) |KT8-PC3-WR62. Primary insurance is Medicare.", "1KT8PC3WR62"),
+    ("MBI: 4KTTPC3WR62", "4KT7PC3WR62"),  # a T where a digit must stand is a 7
+    ("MBI: 4KT8PC37R62", "4KT8PC3TR62"),  # a 7 where a letter must stand is a T
+    ("Medicare No: 4KT8PC3W&R62", "4KT8PC3WR62"),  # a speck among the characters, read as "&"
+    ("Medicare ID: 4KT8PCC3WR62 Payer: Medicare", "4KT8PC3WR62"),  # a doubled letter
+])
+def test_mbi_misreadings_the_format_puts_right(text: str, mbi: str) -> None:
+    fields = extract(ocr_document(f"Facesheet\nPatient: Doe, Jane\n{text}\n", kind=DocumentKind.FACESHEET))
+    assert fields["mbi"].value == mbi
+
+
+def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> None:
+    # dropping the A, the W or the E each leaves a well-formed MBI: nothing says which OCR added
+    fields = extract(ocr_document("Facesheet\nMedicare ID (MBI)\n6CX4AWE6PNO8.\n", kind=DocumentKind.FACESHEET))
+    assert "mbi" not in fields or not valid_mbi(fields["mbi"].value)
+
+
 @pytest.mark.parametrize(("text", "iso"), [
     ("Test date: Oct 9,:> 2024", "2024-10-09"),  # specks for the comma
     ("Visit Date: 05-(07-2024", "2024-05-07"),  # a speck beside the separator
@@ -398,6 +418,9 @@ def test_an_mbi_label_with_a_speck_and_the_number_split() -> None:
     ("Recording date: 09°24 2025", "2025-09-24"),  # a slash read as a degree sign, the other lost
     ("DOB 06 09 1946. Sex: M.", "1946-06-09"),  # both slashes lost
     ("Seen 2024-0]-15 in clinic", "2024-01-15"),  # a bracket for a 1
+    ("2. BIRTH DATE: 07:22:1949", "1949-07-22"),  # slashes read as colons
+    ("DOB 11:-June 1938. Sex: F.", "1938-06-11"),  # a colon and a dash after the day
+    ("Order date: Mar -04, 2025", "2025-03-04"),  # a dash before the day
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
@@ -405,6 +428,10 @@ def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
 
 def test_a_fraction_before_a_year_is_no_date() -> None:
     assert list(find_dates("PAGE 1/2 2025 report")) == []
+
+
+def test_a_time_of_day_is_no_date() -> None:
+    assert list(find_dates("Lights out 10:18:45, lights on 06:02:10")) == []
 
 
 @pytest.mark.parametrize("npi_label", ["NP!:", "NP]"])
