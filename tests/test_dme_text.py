@@ -18,6 +18,7 @@ from pypdf import PdfReader, PdfWriter
 
 from osler.dme.text import UnreadableDocument, assemble, clean, read_pages, render, to_pdf, usable_text_layer
 from osler.dme.text.assemble import page_marker
+from osler.dme.text.ocr import text_from_tsv
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -337,3 +338,18 @@ def test_a_process_that_rendered_still_exits(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[True]"
+
+
+def _tsv_row(line: int, word: int, left: int, width: int, height: int, text: str) -> str:
+    return "\t".join(map(str, (5, 1, 1, 1, line, word, left, 100 * line, width, height, 95.0, text)))
+
+
+def test_a_thin_lone_four_is_read_as_the_one_it_is() -> None:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    tsv = "\n".join([header,
+                     _tsv_row(1, 1, 10, 80, 29, "A7035"), _tsv_row(1, 2, 200, 13, 29, "4"),  # a 1's thin stroke
+                     _tsv_row(2, 1, 10, 80, 29, "A7038"), _tsv_row(2, 2, 200, 20, 29, "4"),  # a real 4
+                     _tsv_row(3, 1, 10, 90, 29, "at"), _tsv_row(3, 2, 200, 13, 51, "4"),  # a box not the glyph's
+                     _tsv_row(3, 3, 250, 90, 29, "liters"), _tsv_row(4, 1, 10, 90, 29, "4-wheel")])
+    text, _confidence = text_from_tsv(tsv)
+    assert text.splitlines() == ["A7035 1", "A7038 4", "at 4 liters", "4-wheel"]
