@@ -263,6 +263,12 @@ def test_oxygen_test_takes_the_qualifying_room_air_reading() -> None:
     assert abg["pao2"] == 54 and abg["spo2"] is None and abg["condition"] == "rest"
 
 
+def test_a_pao2_whose_o_ocr_read_as_a_q_is_still_read() -> None:
+    abg = extract(ocr_document("ABG Report\nDrawn 2025-06-02 on room air.\npH; Result 7.40. PaCO2; Result 46; "
+                               "PaQ2; Result 57; Units mmHg.", kind=DocumentKind.OXYGEN_TEST))["oxygen_test"].value
+    assert abg["pao2"] == 57
+
+
 def test_oxygen_readings_are_judged_in_their_own_sentence() -> None:
     prose = document("Ambulatory Oximetry Study\nTested on 25-Nov-2025.\nAt rest; Oxygen room air; SpO2 93%. "
                      "During exercise; Oxygen room air; SpO2\n86%. During exercise; Oxygen 2 L/min; SpO2 93%.",

@@ -27,7 +27,7 @@ _SPO2_CONTEXT = re.compile(_SPO2_WORD + r"|" + _ROOM_AIR_WORDS + r"|\bRA\b", re.
 _PERCENT = re.compile(r"(?<![\d.])(\d{2}(?:\.\d)?)\s*%")
 _NOT_A_READING = re.compile(r"(?:below|under|<=?|>=?|at\s+or\s+below|less\s+than|threshold|criteri\w*|mean|average|"
                             r"median|goal|target|keep|maintain|titrate|baseline\s+goal)[^%\n]{0,14}$", re.IGNORECASE)
-_PAO2 = re.compile(r"(?<![A-Za-z])(?:pa\s*[o0]\s*2|p\s*[o0]\s*2|partial\s+pressure\s+of\s+(?:arterial\s+)?oxygen)"
+_PAO2 = re.compile(r"(?<![A-Za-z])(?:pa\s*[o0q]\s*2|p\s*[o0]\s*2|partial\s+pressure\s+of\s+(?:arterial\s+)?oxygen)"
                    r"(?![A-Za-z0-9])[^\n\d]{0,20}(\d{2,3}(?:\.\d)?)", re.IGNORECASE)
 _ON_OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d)?\s*l\b|\bwith\s+(?:supplemental\s+)?(?:o2|oxygen)\b"
                         r"|\bon\s+(?:supplemental\s+)?(?:o2|oxygen)\b|\d+(?:\.\d)?\s*(?:l/min|lpm|liters?|l\s*nc)\b"
