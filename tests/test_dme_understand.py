@@ -470,6 +470,10 @@ def test_item_quantities_come_from_their_own_row() -> None:
     prose = document("DWO\nA7030 Full face mask, quantity 1. A7038 Filter, disposable, quantity\n2. Length of need: "
                      "99 months", kind=DocumentKind.DME_ORDER)
     assert [item["quantity"] for item in extract(prose)["items"].value] == [1, 2]
+    # OCR made the tubing's quantity unreadable: it is not the filter's, written after it on the line
+    unreadable = ocr_document("DWO\nA7035 Headgear, quantity 1. A7037 Tubing, quantity }. A7038 Filter, quantity 2.",
+                              kind=DocumentKind.DME_ORDER)
+    assert [item["quantity"] for item in extract(unreadable)["items"].value] == [1, 1, 2]
 
 
 def test_a_misread_title_still_classifies() -> None:

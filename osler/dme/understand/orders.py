@@ -146,13 +146,16 @@ def _misread_device_code(page: ScanPage, match: re.Match[str], code: str) -> str
 
 
 def _quantity(page: ScanPage, after: int) -> int:
-    """The quantity written for the item whose code ends at ``after``: on the code's own line a "qty" /
-    "quantity", else the number standing alone in its table row; else a "qty" on the lines a wrapped row
-    runs on to (at most ``_WRAPPED_ROW_LINES``, never past the next code); 1 when none is written."""
+    """The quantity written for the item whose code ends at ``after``: on the code's own line (up to the next
+    code) a "qty" / "quantity", else the number standing alone in its table row; else a "qty" on the lines a
+    wrapped row runs on to (at most ``_WRAPPED_ROW_LINES``, never past the next code); 1 when none is
+    written."""
     text = page.folded
     line_end = text.find("\n", after)
     line_end = len(text) if line_end < 0 else line_end
     next_code = _HCPCS.search(text, after, after + _ITEM_WINDOW)
+    if next_code:  # prose lists items on one line: the next item's quantity is not this one's
+        line_end = min(line_end, next_code.start())
     wrapped_end = line_end
     for _ in range(_WRAPPED_ROW_LINES):
         following = text.find("\n", wrapped_end + 1)
