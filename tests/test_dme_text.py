@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fpdf import FPDF
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfReader, PdfWriter
 
 from osler.dme.text import UnreadableDocument, assemble, clean, read_pages, render, to_pdf, usable_text_layer
@@ -224,6 +224,18 @@ def test_skew_is_measured_and_table_rules_are_erased() -> None:
     longest_rule = max(run for row in cleaned for run in _runs_of_ink(row))
     assert longest_rule < page.width * clean.HORIZONTAL_RULE_SHARE  # no rule is left, only letters
     assert cleaned.sum() > 0.4 * (np.asarray(page) < clean.INK).sum()  # the text stays
+
+
+def test_a_straight_fax_header_does_not_hide_the_skew_of_the_page_below_it() -> None:
+    page = skewed_scan(text_pdf("Sleep Study Report\nPatient: Doe, Jane\nStudy date: 03/02/2025\nAHI 23.4"), 1.5)
+    header = ImageDraw.Draw(page)
+    for left in range(20, page.width - 40, 22):  # a full-width line of dense type, stamped straight on top
+        header.rectangle((left, 10, left + 18, 35), fill=0)
+    assert abs(clean.skew_angle(page)) < clean.MIN_ROTATION  # the whole page's profile: the header wins
+    cleaned = clean.clean_page(page)
+    top = round(page.height * clean.FAX_HEADER_SHARE)
+    assert abs(clean.skew_angle(cleaned.crop((0, top, page.width, page.height)))) < clean.MIN_ROTATION
+    assert (np.asarray(cleaned.crop((0, 0, page.width, top))) == np.asarray(page.crop((0, 0, page.width, top)))).all()
 
 
 def _runs_of_ink(row: np.ndarray) -> list[int]:
