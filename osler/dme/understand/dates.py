@@ -29,7 +29,8 @@ _DATE = re.compile(
     # ("D.O.B.: -07/28/1947", "Study performed .Aug 12, 2025")
     rf"(?:(?<![\w/.-])|(?<=[\s:][-.]))(?:"
     rf"(?P<y1>(?:19|20)\d\d){_SEPARATOR}(?P<m1>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<d1>{_DIGITISH}{{1,2}})"
-    rf"|(?P<a>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
+    # OCR may split a month's two digits with a space ("1 1-06-2025"); its first is then a 0 or a 1
+    rf"|(?P<a>[01OoIl|][ ]{_DIGITISH}|{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
     rf"(?P<y2>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
     # a form's padded date whose slashes OCR lost to spaces or read as colons ("10°18 1956", "06 09 1946",
     # "10:18:1956"; a four-digit year, so that no time of day reads as a date)
@@ -68,10 +69,12 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
         year, month, day = int(groups["y1"]), int(month_text), int(day_text)
     elif groups["a"] or groups["a5"]:
         names = ("a", "b", "y2") if groups["a"] else ("a5", "b5", "y5")
-        first, second, year_text = (fold_digits(groups[name]) for name in names)
+        first, second, year_text = (fold_digits(groups[name]).replace(" ", "") for name in names)
         if not (first.isdigit() and second.isdigit() and year_text.isdigit()):
             return None
         month, day = int(first), int(second)
+        if month > 12 and " " in (groups["a"] or ""):
+            return None  # two numbers, not a month OCR split ("2 1-3-2025")
         if month > 12 >= day:
             month, day = day, month
         year = _full_year(year_text, birth=birth)
