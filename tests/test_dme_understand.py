@@ -291,6 +291,8 @@ def test_sleep_study_index_on_a_wrapped_line_and_an_ocr_decimal() -> None:
     assert (extract(cell)["sleep_study"].value["ahi"], extract(cell)["sleep_study"].value["rdi"]) == (None, 21.5)
     ocr = document("Sleep study. Respiratory index: apnea-hypopnea index: 41 .8/h.", kind=DocumentKind.SLEEP_STUDY)
     assert extract(ocr)["sleep_study"].value["ahi"] == 41.8
+    speck = document("HSAT. Severity index: AHI. 12. 4 events/hr. Supine AHI: 20.2.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(speck)["sleep_study"].value["ahi"] == 12.4  # a speck after "AHI" starts no new phrase
 
 
 def test_names_and_payers_that_wrap_onto_the_next_line() -> None:
@@ -427,6 +429,7 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("2. BIRTH DATE: 07:22:1949", "1949-07-22"),  # slashes read as colons
     ("DOB 11:-June 1938. Sex: F.", "1938-06-11"),  # a colon and a dash after the day
     ("Order date: Mar -04, 2025", "2025-03-04"),  # a dash before the day
+    ("Order Date:°1 1-06-2025", "2025-11-06"),  # the month's digits split by a space
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
@@ -438,6 +441,10 @@ def test_a_fraction_before_a_year_is_no_date() -> None:
 
 def test_a_time_of_day_is_no_date() -> None:
     assert list(find_dates("Lights out 10:18:45, lights on 06:02:10")) == []
+
+
+def test_a_number_before_a_date_is_not_taken_for_its_month() -> None:
+    assert [found.iso for found in find_dates("Item 2 1-3-2025")] == ["2025-01-03"]
 
 
 @pytest.mark.parametrize("npi_label", ["NP!:", "NP]"])

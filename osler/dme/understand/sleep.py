@@ -30,7 +30,8 @@ _AHI = re.compile(r"\b(?:p?AHI|apn(?:o)?ea[\s-]*hypopn(?:o)?ea\s+index)\b(?:\s*\
 # "6.2 events per hour (AHI)": the value written before the index's name.
 _AHI_AFTER = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:events?\s*)?(?:/|per)\s*(?:hour|hr|h)\.?\s*"
                         r"\(\s*p?AHI\s*\)", re.IGNORECASE)
-_ANOTHER_PHRASE = re.compile(r"\.\s|supine|rem\b|lateral|prone|side", re.IGNORECASE)
+# a full stop with words after it, not a speck OCR set after the index's name ("Severity index: AHI. 9. 6/hr")
+_ANOTHER_PHRASE = re.compile(r"\.\s+[^\s\d]*[A-Za-z]|supine|rem\b|lateral|prone|side", re.IGNORECASE)
 _REI = re.compile(r"\b(?:REI|respiratory\s+event\s+index)\b(?:\s*\(REI\))?" + _INDEX_VALUE, re.IGNORECASE)
 _RDI = re.compile(r"\b(?:p?RDI|respiratory\s+disturbance\s+index)\b(?:\s*\(p?RDI\))?" + _INDEX_VALUE, re.IGNORECASE)
 _PER_HOUR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:events?|episodes?)?\s*(?:/|per)\s*(?:hour|hr|h)\b",
