@@ -462,6 +462,15 @@ def test_a_readings_table_with_specks_between_room_and_air() -> None:
                         kind=DocumentKind.OXYGEN_TEST)
     assert extract(test)["oxygen_test"].value == {"date": "2025-02-11", "spo2": 86, "pao2": None,
                                                   "condition": "exercise"}
+    spaced = ocr_document("Walk Test\nTest date: 02/11/2025\nAt rest room air 95%\nWalking room. air 86%\n"
+                          "Walking 2 L/min 93%\n", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(spaced)["oxygen_test"].value["spo2"] == 86  # "room. air": a speck, not a sentence's end
+
+
+def test_an_npi_whose_last_1_ocr_read_as_a_bracket() -> None:
+    order = ocr_document("DME ORDER\nOrdering Physician: Rosa Lindqvist, DO Ordering NPI: 162345678]\n",
+                         kind=DocumentKind.DME_ORDER)
+    assert extract(order)["prescriber_npi"].value == "1623456781"
 
 
 def test_specks_between_title_words_still_classify() -> None:

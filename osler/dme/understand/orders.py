@@ -79,7 +79,8 @@ _PRESCRIBER_LABELS = (
 )
 _PRESCRIBER_CONTEXT_LINES = (0, 1)  # a bare "Physician:" may be the second line of "Interpreting\nphysician:"
 _NOT_PRESCRIBER_CONTEXT = r"supplier|practice|group|facility|patient|interpret|technolog|scor|pharmac|company"
-_NPI = re.compile(r"(?<![A-Za-z0-9])([0-9OoIlSB]{10})(?![A-Za-z0-9])")
+# ten digits, OCR's look-alikes among them ("277495289]": a 1 read as a bracket)
+_NPI = re.compile(r"(?<![A-Za-z0-9])([0-9OoIlSB|\]!]{10})(?![A-Za-z0-9])")
 # Lines above an NPI searched for its owner: a form's cell may wrap "Interpreting⏎physician:⏎Name⏎MD, NPI …"
 _NPI_OWNER_LINES = 3
 # "NPIL:", and OCR's "NP!", "NP]", "NP1" or "NPl" for the I

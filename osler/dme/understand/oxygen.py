@@ -40,7 +40,8 @@ CONDITIONS = {"exercise": re.compile(r"exercis|exertion|ambulat|walk|6\s*-?\s*mi
               "rest": re.compile(r"\brest|resting|sitting|seated|supine\s+at\s+rest|\bABG\b|arterial\s+blood\s+gas",
                                  re.IGNORECASE)}
 _QUALIFYING = re.compile(r"qualif", re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r"[.!?](?=\s)|\n\s*\n")
+# a sentence's end, not a speck OCR set between two words of one ("During exercise room. air 80%")
+_CLAUSE_BREAK = re.compile(r"[.!?](?=\s+(?![a-z]))|\n\s*\n")
 QUALIFYING_SPO2 = 89.0  # Group I (≤ 88 %) and Group II (89 %) of LCD L33797
 SPO2_RANGE = (50.0, 100.0)
 PAO2_RANGE = (20.0, 150.0)
