@@ -235,7 +235,8 @@ def test_sleep_study_indices_and_type() -> None:
     assert psg.value["type"] == "PSG" and psg.value["ahi"] == 15.0 and psg.value["total_events"] == 96
 
 
-@pytest.mark.parametrize("seen", ["Seen in clinic on", "Seen ia clinic on", "Seen at the office on"])
+@pytest.mark.parametrize("seen", ["Seen in clinic on", "Seen ia clinic on", "Seen at the office on",
+                                  "Seen in\u2019 clinic on"])
 def test_the_visit_date_of_a_letter_wrapped_after_its_words(seen: str) -> None:
     note = ocr_document(f"Consultation Note\nRe patient Lise Arno. DOB 1948-02-03. {seen}\n2025-06-14,\n"
                         "Reports loud snoring.\nSignature: /s/ Dr. Ott Date: 2025-06-16", kind=DocumentKind.OFFICE_NOTE)
@@ -430,6 +431,7 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("DOB 11:-June 1938. Sex: F.", "1938-06-11"),  # a colon and a dash after the day
     ("Order date: Mar -04, 2025", "2025-03-04"),  # a dash before the day
     ("Order Date:°1 1-06-2025", "2025-11-06"),  # the month's digits split by a space
+    ("RECORDING DATE: 09'24°2025", "2025-09-24"),  # slashes read as an apostrophe and a degree sign
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
@@ -441,6 +443,11 @@ def test_a_fraction_before_a_year_is_no_date() -> None:
 
 def test_a_time_of_day_is_no_date() -> None:
     assert list(find_dates("Lights out 10:18:45, lights on 06:02:10")) == []
+
+
+def test_a_year_ocr_misread_out_of_any_paperwork_s_range_is_no_date() -> None:
+    assert list(find_dates("RECORDING DATE: 09/24/3025")) == []
+    assert list(find_dates("DOB 04/02/1024")) == []
 
 
 def test_a_number_before_a_date_is_not_taken_for_its_month() -> None:

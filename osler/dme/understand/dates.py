@@ -21,7 +21,8 @@ _MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|ju
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _DIGITISH = r"[0-9OoIl|SBZ$\]\[!]"
 # A numeric date's separator, with a speck OCR may leave beside it ("05-(03-2025"), or a slash read as a degree sign
-_SEPARATOR = r"\s?[-/.°]\s?[('`]?"
+# or an apostrophe ("09'24°2025")
+_SEPARATOR = r"\s?[-/.°']\s?[('`]?"
 # Between a written date's day and year: a comma as OCR may read it, with specks ("Oct 23,:> 2025")
 _DAY_YEAR = r"(?:st|nd|rd|th)?[\s,.;:'`°>~*]{1,4}"
 _DATE = re.compile(
@@ -43,6 +44,10 @@ _DATE = re.compile(
     rf")(?![\w/]|\.\d)",
     re.IGNORECASE,
 )
+
+
+FIRST_YEAR = 1880  # the earliest year a date on DME paperwork (a birth date) can have
+YEARS_AHEAD = 10  # …and the latest, this many years from now (a length of need's end, a follow-up)
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
         if not (day_text.isdigit() and year_text.isdigit()):
             return None
         month, day, year = _MONTHS[groups["mon"].lower()[:3]], int(day_text), int(year_text)
+    if not FIRST_YEAR <= year <= dt.date.today().year + YEARS_AHEAD:
+        return None  # no paperwork's date: OCR misread the year ("3025" for "2025")
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:
