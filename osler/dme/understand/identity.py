@@ -199,7 +199,8 @@ def mrn(scan: Scan) -> ExtractedField | None:
 
 def mbi(scan: Scan) -> ExtractedField | None:
     """A labelled MBI first, else any token of the MBI's exact format; OCR's letters in digit positions
-    (O for 0, l for 1, S for 5) are read as digits because the format pins those positions."""
+    (O for 0, l for 1, S for 5) are read as digits, and a digit in a letter position as the one letter it
+    can be (7 for T), because the format pins those positions."""
     labelled = [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SHAPE)]
     labelled += [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SPACED)]
     anywhere = list(scan.find(_MBI_SHAPE))
