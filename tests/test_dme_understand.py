@@ -433,6 +433,7 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("Order Date:°1 1-06-2025", "2025-11-06"),  # the month's digits split by a space
     ("RECORDING DATE: 09'24°2025", "2025-09-24"),  # slashes read as an apostrophe and a degree sign
     ("The order is dated ! 1/21/2025.", "2025-11-21"),  # the month's first 1 read as "!" and set apart
+    ("The order is dated 21 June.2025.", "2025-06-21"),  # a full stop for the space before the year
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
