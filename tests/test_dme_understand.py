@@ -433,6 +433,7 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("Order Date:°1 1-06-2025", "2025-11-06"),  # the month's digits split by a space
     ("RECORDING DATE: 09'24°2025", "2025-09-24"),  # slashes read as an apostrophe and a degree sign
     ("The order is dated ! 1/21/2025.", "2025-11-21"),  # the month's first 1 read as "!" and set apart
+    ("The order is dated { 1/21/2025.", "2025-11-21"),  # …or as a brace
     ("The order is dated 21 June.2025.", "2025-06-21"),  # a full stop for the space before the year
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
@@ -476,8 +477,8 @@ def test_a_readings_table_with_specks_between_room_and_air() -> None:
     assert extract(spaced)["oxygen_test"].value["spo2"] == 86  # "room. air": a speck, not a sentence's end
 
 
-def test_a_device_code_whose_last_1_ocr_read_as_a_bang() -> None:
-    order = ocr_document("DME ORDER\nThe order is dated 11/21/2025. E060! Continuous positive airway pressure (CPAP) "
+def test_a_device_code_whose_0_and_1_ocr_read_as_a_q_and_a_bang() -> None:
+    order = ocr_document("DME ORDER\nThe order is dated 11/21/2025. EQ60! Continuous positive airway pressure (CPAP) "
                          "device, quantity 1.", kind=DocumentKind.DME_ORDER)
     assert [item["hcpcs"] for item in extract(order)["items"].value] == ["E0601"]
 

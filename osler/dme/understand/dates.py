@@ -31,7 +31,7 @@ _DATE = re.compile(
     rf"(?:(?<![\w/.-])|(?<=[\s:][-.]))(?:"
     rf"(?P<y1>(?:19|20)\d\d){_SEPARATOR}(?P<m1>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<d1>{_DIGITISH}{{1,2}})"
     # OCR may split a month's two digits with a space ("1 1-06-2025"); its first is then a 0 or a 1
-    rf"|(?P<a>[01OoIl|!\]\[][ ]{_DIGITISH}|{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
+    rf"|(?P<a>[01OoIl|!\]\[{{}}][ ]{_DIGITISH}|{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
     rf"(?P<y2>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
     # a form's padded date whose slashes OCR lost to spaces or read as colons ("10°18 1956", "06 09 1946",
     # "10:18:1956"; a four-digit year, so that no time of day reads as a date)

@@ -25,8 +25,8 @@ _SIGNATURE_DATE = re.compile(r"signature[^\n]{0,60}?\bdate\b|signed\s+(?:on|date
 _OTHER_DATES = r"birth|dob|study|test|visit|service|admi|discharge|print|fax|received|sent|collect|report|effective"
 
 # A code: a letter and four digits, OCR's letter-for-digit swaps allowed in the digit positions.
-# OCR reads an E as £ or €, a 1 as a bar or "!" ("E060!")
-_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSB]{3}[0-9OoIlSB|!\]])(?![A-Za-z0-9])")
+# OCR reads an E as £ or €, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!")
+_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
 _QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3})\b"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
