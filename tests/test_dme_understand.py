@@ -397,6 +397,12 @@ def test_an_mbi_label_with_a_speck_and_the_number_split() -> None:
     assert fields["mbi"].value == "1EG4TE5MK73"
 
 
+def test_a_birth_date_after_born_with_its_rn_read_as_an_m() -> None:
+    note = ocr_document("Clinic Note\nRe patient Ada Quill. Bom 03/14/1949, Sex: F. Seen in clinic on 07/01/2025.",
+                        kind=DocumentKind.OFFICE_NOTE)
+    assert extract(note)["birth_date"].value == "1949-03-14"
+
+
 @pytest.mark.parametrize(("text", "mbi"), [
     ("Medicare 1D: 4KT8PC3WR62 Insurance: Medicare", "4KT8PC3WR62"),  # "ID" read with a 1 for the I
     ("Medicare [D: 4KT8-PC3-WR62", "4KT8PC3WR62"),

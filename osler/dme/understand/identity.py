@@ -38,7 +38,8 @@ _HINT_ONLY = re.compile(r"[ ]*(?:\([^)\n]*\)?)?[\W_]*$", re.MULTILINE)
 _FAMILY_ALONE = re.compile(r"^[ ]*([A-Z][A-Za-z'\-]+),[\W_]*$", re.MULTILINE)  # "McAllister, ." on a line of its own
 _GIVEN_FIRST = re.compile(r"[ ]*([A-Z][A-Za-z'\-]+)\b")
 _BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt",
-                        r"(?:[d0][.:]?[ ]?[o0][.:]?[ ]?b\.?)")  # "D.0.B.", "0.0.B.", "D:0.B.": OCR's zeros and colons
+                        r"(?:[d0][.:]?[ ]?[o0][.:]?[ ]?b\.?)",  # "D.0.B.", "0.0.B.", "D:0.B.": OCR's zeros and colons
+                        r"(?:bom(?:[ ]+on)?)")  # "born" with its rn read as an m
 _SEX_LABELS = phrases("sex", "gender", "sex/gender", "birth sex", "sex assigned at birth", "legal sex", "sex at birth",
                       "gender identity", "biological sex", "administrative sex", "sex (m/f)")
 _SEX_VALUE = re.compile(r"(female|male|f|m|woman|man)\b", re.IGNORECASE)
