@@ -292,6 +292,12 @@ def test_sleep_study_index_on_a_wrapped_line_and_an_ocr_decimal() -> None:
     assert (extract(cell)["sleep_study"].value["ahi"], extract(cell)["sleep_study"].value["rdi"]) == (None, 21.5)
     ocr = document("Sleep study. Respiratory index: apnea-hypopnea index: 41 .8/h.", kind=DocumentKind.SLEEP_STUDY)
     assert extract(ocr)["sleep_study"].value["ahi"] == 41.8
+    lost = document("PSG REPORT\nTOTAL RECORDING TIME: 420 min\nTOTAL RESPIRATORY EVENTS: 91\n"
+                    "SEVERITY INDEX: AHI of 131", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(lost)["sleep_study"].value["ahi"] == 13.1  # its point lost: 91 events in 7 h make 13 an hour
+    severe = document("PSG REPORT\nTotal recording time: 420 min\nTotal respiratory events: 610\nAHI: 96",
+                      kind=DocumentKind.SLEEP_STUDY)
+    assert extract(severe)["sleep_study"].value["ahi"] == 96  # what its events make it
     speck = document("HSAT. Severity index: AHI. 12. 4 events/hr. Supine AHI: 20.2.", kind=DocumentKind.SLEEP_STUDY)
     assert extract(speck)["sleep_study"].value["ahi"] == 12.4  # a speck after "AHI" starts no new phrase
 
