@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from osler.dme.matching import match
+from osler.dme.model import DocumentKind
 from tests.dme_documents import (
     OTHER_PATIENT,
     PATIENT,
     case_of,
     cpap_order,
+    document,
     office_note,
     oxygen_order,
     oxygen_test,
@@ -46,6 +48,16 @@ def test_misspelt_name_with_birth_date_only_waits_for_a_person():
     found = match(typo, [rivera_case()])
     assert found.needs_review and found.case_key == "rivera-cpap"
     assert "patient not certain" in found.reasons
+
+
+def test_a_name_the_facesheet_misspelt_is_still_the_name_the_order_spells():
+    # the facesheet is the case's authority for the name, and OCR misspelt it; the order spells it right
+    facesheet = document(DocumentKind.FACESHEET, **{**PATIENT, "patient_name": {"family": "Rivcra", "given": "Ana"}})
+    case = case_of(cpap_order(), facesheet, key="rivera-cpap")
+    found = match(sleep_study(**NO_IDS), [okafor_case(), case])
+    assert (found.case_key, found.attach) == ("rivera-cpap", True)
+    # nobody's name is spelt this way: with the birth date alone it still waits for a person
+    assert match(sleep_study(patient_name={"family": "Rivers", "given": "Anna"}, **NO_IDS), [case]).needs_review
 
 
 def test_misspelt_name_with_mbi_attaches():

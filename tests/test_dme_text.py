@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fpdf import FPDF
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfReader, PdfWriter
 
 from osler.dme.text import UnreadableDocument, assemble, clean, read_pages, render, to_pdf, usable_text_layer
 from osler.dme.text.assemble import page_marker
+from osler.dme.text.ocr import text_from_tsv
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -225,6 +226,18 @@ def test_skew_is_measured_and_table_rules_are_erased() -> None:
     assert cleaned.sum() > 0.4 * (np.asarray(page) < clean.INK).sum()  # the text stays
 
 
+def test_a_straight_fax_header_does_not_hide_the_skew_of_the_page_below_it() -> None:
+    page = skewed_scan(text_pdf("Sleep Study Report\nPatient: Doe, Jane\nStudy date: 03/02/2025\nAHI 23.4"), 1.5)
+    header = ImageDraw.Draw(page)
+    for left in range(20, page.width - 40, 22):  # a full-width line of dense type, stamped straight on top
+        header.rectangle((left, 10, left + 18, 35), fill=0)
+    assert abs(clean.skew_angle(page)) < clean.MIN_ROTATION  # the whole page's profile: the header wins
+    cleaned = clean.clean_page(page)
+    top = round(page.height * clean.FAX_HEADER_SHARE)
+    assert abs(clean.skew_angle(cleaned.crop((0, top, page.width, page.height)))) < clean.MIN_ROTATION
+    assert (np.asarray(cleaned.crop((0, 0, page.width, top))) == np.asarray(page.crop((0, 0, page.width, top)))).all()
+
+
 def _runs_of_ink(row: np.ndarray) -> list[int]:
     edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
     return [int(end - start) for start, end in zip(edges[::2], edges[1::2], strict=True)] or [0]
@@ -337,3 +350,18 @@ def test_a_process_that_rendered_still_exits(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[True]"
+
+
+def _tsv_row(line: int, word: int, left: int, width: int, height: int, text: str) -> str:
+    return "\t".join(map(str, (5, 1, 1, 1, line, word, left, 100 * line, width, height, 95.0, text)))
+
+
+def test_a_thin_lone_four_is_read_as_the_one_it_is() -> None:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    tsv = "\n".join([header,
+                     _tsv_row(1, 1, 10, 80, 29, "A7035"), _tsv_row(1, 2, 200, 13, 29, "4"),  # a 1's thin stroke
+                     _tsv_row(2, 1, 10, 80, 29, "A7038"), _tsv_row(2, 2, 200, 20, 29, "4"),  # a real 4
+                     _tsv_row(3, 1, 10, 90, 29, "at"), _tsv_row(3, 2, 200, 13, 51, "4"),  # a box not the glyph's
+                     _tsv_row(3, 3, 250, 90, 29, "liters"), _tsv_row(4, 1, 10, 90, 29, "4-wheel")])
+    text, _confidence = text_from_tsv(tsv)
+    assert text.splitlines() == ["A7035 1", "A7038 4", "at 4 liters", "4-wheel"]

@@ -235,7 +235,8 @@ def test_sleep_study_indices_and_type() -> None:
     assert psg.value["type"] == "PSG" and psg.value["ahi"] == 15.0 and psg.value["total_events"] == 96
 
 
-@pytest.mark.parametrize("seen", ["Seen in clinic on", "Seen ia clinic on", "Seen at the office on"])
+@pytest.mark.parametrize("seen", ["Seen in clinic on", "Seen ia clinic on", "Seen at the office on",
+                                  "Seen in\u2019 clinic on"])
 def test_the_visit_date_of_a_letter_wrapped_after_its_words(seen: str) -> None:
     note = ocr_document(f"Consultation Note\nRe patient Lise Arno. DOB 1948-02-03. {seen}\n2025-06-14,\n"
                         "Reports loud snoring.\nSignature: /s/ Dr. Ott Date: 2025-06-16", kind=DocumentKind.OFFICE_NOTE)
@@ -263,6 +264,12 @@ def test_oxygen_test_takes_the_qualifying_room_air_reading() -> None:
     assert abg["pao2"] == 54 and abg["spo2"] is None and abg["condition"] == "rest"
 
 
+def test_a_pao2_whose_o_ocr_read_as_a_q_is_still_read() -> None:
+    abg = extract(ocr_document("ABG Report\nDrawn 2025-06-02 on room air.\npH; Result 7.40. PaCO2; Result 46; "
+                               "PaQ2; Result 57; Units mmHg.", kind=DocumentKind.OXYGEN_TEST))["oxygen_test"].value
+    assert abg["pao2"] == 57
+
+
 def test_oxygen_readings_are_judged_in_their_own_sentence() -> None:
     prose = document("Ambulatory Oximetry Study\nTested on 25-Nov-2025.\nAt rest; Oxygen room air; SpO2 93%. "
                      "During exercise; Oxygen room air; SpO2\n86%. During exercise; Oxygen 2 L/min; SpO2 93%.",
@@ -285,6 +292,14 @@ def test_sleep_study_index_on_a_wrapped_line_and_an_ocr_decimal() -> None:
     assert (extract(cell)["sleep_study"].value["ahi"], extract(cell)["sleep_study"].value["rdi"]) == (None, 21.5)
     ocr = document("Sleep study. Respiratory index: apnea-hypopnea index: 41 .8/h.", kind=DocumentKind.SLEEP_STUDY)
     assert extract(ocr)["sleep_study"].value["ahi"] == 41.8
+    lost = document("PSG REPORT\nTOTAL RECORDING TIME: 420 min\nTOTAL RESPIRATORY EVENTS: 91\n"
+                    "SEVERITY INDEX: AHI of 131", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(lost)["sleep_study"].value["ahi"] == 13.1  # its point lost: 91 events in 7 h make 13 an hour
+    severe = document("PSG REPORT\nTotal recording time: 420 min\nTotal respiratory events: 610\nAHI: 96",
+                      kind=DocumentKind.SLEEP_STUDY)
+    assert extract(severe)["sleep_study"].value["ahi"] == 96  # what its events make it
+    speck = document("HSAT. Severity index: AHI. 12. 4 events/hr. Supine AHI: 20.2.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(speck)["sleep_study"].value["ahi"] == 12.4  # a speck after "AHI" starts no new phrase
 
 
 def test_names_and_payers_that_wrap_onto_the_next_line() -> None:
@@ -388,6 +403,32 @@ def test_an_mbi_label_with_a_speck_and_the_number_split() -> None:
     assert fields["mbi"].value == "1EG4TE5MK73"
 
 
+def test_a_birth_date_after_born_with_its_rn_read_as_an_m() -> None:
+    note = ocr_document("Clinic Note\nRe patient Ada Quill. Bom 03/14/1949, Sex: F. Seen in clinic on 07/01/2025.",
+                        kind=DocumentKind.OFFICE_NOTE)
+    assert extract(note)["birth_date"].value == "1949-03-14"
+
+
+@pytest.mark.parametrize(("text", "mbi"), [
+    ("Medicare 1D: 4KT8PC3WR62 Insurance: Medicare", "4KT8PC3WR62"),  # "ID" read with a 1 for the I
+    ("Medicare [D: 4KT8-PC3-WR62", "4KT8PC3WR62"),
+    ("Medicare ID (MBI) |KT8-PC3-WR62. Primary insurance is Medicare.", "1KT8PC3WR62"),
+    ("MBI: 4KTTPC3WR62", "4KT7PC3WR62"),  # a T where a digit must stand is a 7
+    ("MBI: 4KT8PC37R62", "4KT8PC3TR62"),  # a 7 where a letter must stand is a T
+    ("Medicare No: 4KT8PC3W&R62", "4KT8PC3WR62"),  # a speck among the characters, read as "&"
+    ("Medicare ID: 4KT8PCC3WR62 Payer: Medicare", "4KT8PC3WR62"),  # a doubled letter
+])
+def test_mbi_misreadings_the_format_puts_right(text: str, mbi: str) -> None:
+    fields = extract(ocr_document(f"Facesheet\nPatient: Doe, Jane\n{text}\n", kind=DocumentKind.FACESHEET))
+    assert fields["mbi"].value == mbi
+
+
+def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> None:
+    # dropping the A, the W or the E each leaves a well-formed MBI: nothing says which OCR added
+    fields = extract(ocr_document("Facesheet\nMedicare ID (MBI)\n6CX4AWE6PNO8.\n", kind=DocumentKind.FACESHEET))
+    assert "mbi" not in fields or not valid_mbi(fields["mbi"].value)
+
+
 @pytest.mark.parametrize(("text", "iso"), [
     ("Test date: Oct 9,:> 2024", "2024-10-09"),  # specks for the comma
     ("Visit Date: 05-(07-2024", "2024-05-07"),  # a speck beside the separator
@@ -398,6 +439,14 @@ def test_an_mbi_label_with_a_speck_and_the_number_split() -> None:
     ("Recording date: 09°24 2025", "2025-09-24"),  # a slash read as a degree sign, the other lost
     ("DOB 06 09 1946. Sex: M.", "1946-06-09"),  # both slashes lost
     ("Seen 2024-0]-15 in clinic", "2024-01-15"),  # a bracket for a 1
+    ("2. BIRTH DATE: 07:22:1949", "1949-07-22"),  # slashes read as colons
+    ("DOB 11:-June 1938. Sex: F.", "1938-06-11"),  # a colon and a dash after the day
+    ("Order date: Mar -04, 2025", "2025-03-04"),  # a dash before the day
+    ("Order Date:°1 1-06-2025", "2025-11-06"),  # the month's digits split by a space
+    ("RECORDING DATE: 09'24°2025", "2025-09-24"),  # slashes read as an apostrophe and a degree sign
+    ("The order is dated ! 1/21/2025.", "2025-11-21"),  # the month's first 1 read as "!" and set apart
+    ("The order is dated { 1/21/2025.", "2025-11-21"),  # …or as a brace
+    ("The order is dated 21 June.2025.", "2025-06-21"),  # a full stop for the space before the year
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
@@ -405,6 +454,19 @@ def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
 
 def test_a_fraction_before_a_year_is_no_date() -> None:
     assert list(find_dates("PAGE 1/2 2025 report")) == []
+
+
+def test_a_time_of_day_is_no_date() -> None:
+    assert list(find_dates("Lights out 10:18:45, lights on 06:02:10")) == []
+
+
+def test_a_year_ocr_misread_out_of_any_paperwork_s_range_is_no_date() -> None:
+    assert list(find_dates("RECORDING DATE: 09/24/3025")) == []
+    assert list(find_dates("DOB 04/02/1024")) == []
+
+
+def test_a_number_before_a_date_is_not_taken_for_its_month() -> None:
+    assert [found.iso for found in find_dates("Item 2 1-3-2025")] == ["2025-01-03"]
 
 
 @pytest.mark.parametrize("npi_label", ["NP!:", "NP]"])
@@ -422,6 +484,21 @@ def test_a_readings_table_with_specks_between_room_and_air() -> None:
                         kind=DocumentKind.OXYGEN_TEST)
     assert extract(test)["oxygen_test"].value == {"date": "2025-02-11", "spo2": 86, "pao2": None,
                                                   "condition": "exercise"}
+    spaced = ocr_document("Walk Test\nTest date: 02/11/2025\nAt rest room air 95%\nWalking room. air 86%\n"
+                          "Walking 2 L/min 93%\n", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(spaced)["oxygen_test"].value["spo2"] == 86  # "room. air": a speck, not a sentence's end
+
+
+def test_a_device_code_whose_0_and_1_ocr_read_as_a_q_and_a_bang() -> None:
+    order = ocr_document("DME ORDER\nThe order is dated 11/21/2025. EQ60! Continuous positive airway pressure (CPAP) "
+                         "device, quantity 1.", kind=DocumentKind.DME_ORDER)
+    assert [item["hcpcs"] for item in extract(order)["items"].value] == ["E0601"]
+
+
+def test_an_npi_whose_last_1_ocr_read_as_a_bracket() -> None:
+    order = ocr_document("DME ORDER\nOrdering Physician: Rosa Lindqvist, DO Ordering NPI: 162345678]\n",
+                         kind=DocumentKind.DME_ORDER)
+    assert extract(order)["prescriber_npi"].value == "1623456781"
 
 
 def test_specks_between_title_words_still_classify() -> None:
@@ -437,6 +514,10 @@ def test_item_quantities_come_from_their_own_row() -> None:
     prose = document("DWO\nA7030 Full face mask, quantity 1. A7038 Filter, disposable, quantity\n2. Length of need: "
                      "99 months", kind=DocumentKind.DME_ORDER)
     assert [item["quantity"] for item in extract(prose)["items"].value] == [1, 2]
+    # OCR made the tubing's quantity unreadable: it is not the filter's, written after it on the line
+    unreadable = ocr_document("DWO\nA7035 Headgear, quantity 1. A7037 Tubing, quantity }. A7038 Filter, quantity 2.",
+                              kind=DocumentKind.DME_ORDER)
+    assert [item["quantity"] for item in extract(unreadable)["items"].value] == [1, 1, 2]
 
 
 def test_a_misread_title_still_classifies() -> None:

@@ -124,7 +124,7 @@ def _evidence(mine: dict[str, ExtractedField], kind: DocumentKind | None, case: 
             evidence.add("birth_date_misread", "birth date one digit apart (an OCR misreading?)")
         else:
             evidence.conflicts.append("birth date differs")
-    similarity = name_similarity(_value(mine, "patient_name"), _value(theirs, "patient_name"))
+    similarity = _name_similarity(_value(mine, "patient_name"), theirs, case)
     if similarity is not None:
         if similarity >= NAME_SAME:
             evidence.add("name", "name matches")
@@ -154,6 +154,16 @@ def _evidence(mine: dict[str, ExtractedField], kind: DocumentKind | None, case: 
             else:
                 evidence.conflicts.append("a different order (other items)")
     return evidence
+
+
+def _name_similarity(mine: Any, theirs: dict[str, ExtractedField], case: OrderCase) -> float | None:
+    """How alike ``mine`` is to the case's patient name: the best of the case's name and the names its
+    documents state. The case's name is its facesheet's, which OCR may have misspelt ("Chowdttury") where
+    the order attached to it spells it right; every document of a case was attached for certain, so each
+    name it states is the patient's name as some page writes it."""
+    names = [_value(theirs, "patient_name"), *(_value(document.fields, "patient_name") for document in case.documents)]
+    found = [similarity for name in names if (similarity := name_similarity(mine, name)) is not None]
+    return max(found, default=None)
 
 
 def _same_patient(first: OrderCase, second: OrderCase) -> bool:

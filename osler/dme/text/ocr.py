@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from osler.dme.model import Page
@@ -31,6 +32,8 @@ LANGUAGE = "eng"
 # grid or table first and every value after them, which loses what belongs to which.
 PAGE_SEGMENTATION = "4"
 PAGE_TIMEOUT_S = 180
+LONE_ONE_WIDTH_SHARE = 0.5  # a lone "4" this much narrower than tall is a 1 (``_line_text``)
+LINE_HEIGHT_SLACK = 1.25  # …when no taller than this times the line's median word
 _TESSERACT_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
 
@@ -111,7 +114,7 @@ def text_from_tsv(tsv: str) -> tuple[str, float | None]:
     confidences: list[float] = []
     current_line: tuple[str, ...] | None = None
     current_block = None
-    words: list[str] = []
+    words: list[_Word] = []
     for row in tsv.splitlines()[1:]:
         columns = row.split("\t")
         if len(columns) < 12 or columns[0] != "5":  # level 5 rows are words
@@ -122,17 +125,35 @@ def text_from_tsv(tsv: str) -> tuple[str, float | None]:
         line_key = tuple(columns[1:5])
         if line_key != current_line:
             if words:
-                lines.append(" ".join(words))
+                lines.append(_line_text(words))
             if current_block is not None and columns[2] != current_block:
                 lines.append("")
             words, current_line, current_block = [], line_key, columns[2]
-        words.append(word)
+        words.append(_Word(word, width=int(columns[8]), height=int(columns[9])))
         if float(columns[10]) >= 0:
             confidences.append(float(columns[10]))
     if words:
-        lines.append(" ".join(words))
+        lines.append(_line_text(words))
     confidence = round(sum(confidences) / len(confidences), 1) if confidences else None
     return "\n".join(lines), confidence
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    width: int  # of its ink box, in pixels
+    height: int
+
+
+def _line_text(words: list[_Word]) -> str:
+    """A line's words joined by spaces, a lone "4" read as the 1 it is when its ink box — as tall as the line's
+    other words, so that the box is the glyph's own — is under half as wide as tall: Tesseract now and then
+    reads a thin 1 standing alone (a table's quantity) as a 4, and a 4 is about two thirds as wide as tall in
+    the usual typefaces."""
+    heights = sorted(word.height for word in words)
+    typical_height = heights[len(heights) // 2]
+    return " ".join("1" if word.text == "4" and word.height <= LINE_HEIGHT_SLACK * typical_height
+                    and word.width < LONE_ONE_WIDTH_SHARE * word.height else word.text for word in words)
 
 
 def _run(command: list[str], what: str) -> str:

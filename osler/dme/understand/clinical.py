@@ -23,8 +23,9 @@ _RATIO_AFTER = re.compile(r"\s?/\s?\d")
 _DIAGNOSIS_CONTEXT = re.compile(r"\(\s*$|diagnos|\bdx\b|icd|impression|assessment|problem", re.IGNORECASE)
 
 _VISIT_DATE_LABELS = phrases("date of service", "dos", "visit date", "date of visit", "encounter date",
-                             # "seen in clinic on", "seen at the office on", and "in" as OCR may read it ("ia")
-                             r"(?:seen|evaluated|examined)\s+(?:\w{2}\s+(?:the\s+)?(?:clinic|office)\s+)?on",
+                             # "seen in clinic on", "seen at the office on", and "in" as OCR may read it ("ia",
+                             # with a speck: "Seen in' clinic")
+                             r"(?:seen|evaluated|examined)\s+(?:\w{2}['`.,]?\s+(?:the\s+)?(?:clinic|office)\s+)?on",
                              "date of encounter", "service date", "appointment date", "exam date", "date seen",
                              "seen on", "evaluation date", "date of evaluation", "consultation date",
                              "date of consultation", "consult date", "office visit date", "visit", "seen",

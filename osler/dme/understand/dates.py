@@ -21,7 +21,8 @@ _MONTH = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|ju
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _DIGITISH = r"[0-9OoIl|SBZ$\]\[!]"
 # A numeric date's separator, with a speck OCR may leave beside it ("05-(03-2025"), or a slash read as a degree sign
-_SEPARATOR = r"\s?[-/.°]\s?[('`]?"
+# or an apostrophe ("09'24°2025")
+_SEPARATOR = r"\s?[-/.°']\s?[('`]?"
 # Between a written date's day and year: a comma as OCR may read it, with specks ("Oct 23,:> 2025")
 _DAY_YEAR = r"(?:st|nd|rd|th)?[\s,.;:'`°>~*]{1,4}"
 _DATE = re.compile(
@@ -29,18 +30,24 @@ _DATE = re.compile(
     # ("D.O.B.: -07/28/1947", "Study performed .Aug 12, 2025")
     rf"(?:(?<![\w/.-])|(?<=[\s:][-.]))(?:"
     rf"(?P<y1>(?:19|20)\d\d){_SEPARATOR}(?P<m1>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<d1>{_DIGITISH}{{1,2}})"
-    rf"|(?P<a>{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
+    # OCR may split a month's two digits with a space ("1 1-06-2025"); its first is then a 0 or a 1
+    rf"|(?P<a>[01OoIl|!\]\[{{}}][ ]{_DIGITISH}|{_DIGITISH}{{1,2}}){_SEPARATOR}(?P<b>{_DIGITISH}{{1,2}}){_SEPARATOR}"
     rf"(?P<y2>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
-    # a form's padded date whose slashes OCR lost to spaces ("10°18 1956", "06 09 1946")
-    rf"|(?P<a5>\d\d)(?:{_SEPARATOR}|[ ])(?P<b5>\d\d)[ ](?P<y5>(?:19|20)\d\d)"
-    rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`]+{_MONTH.replace('mon', 'mon3')}[\s,\-'`°]+"
+    # a form's padded date whose slashes OCR lost to spaces or read as colons ("10°18 1956", "06 09 1946",
+    # "10:18:1956"; a four-digit year, so that no time of day reads as a date)
+    rf"|(?P<a5>\d\d)(?:{_SEPARATOR}|[ :])(?P<b5>\d\d)[ :](?P<y5>(?:19|20)\d\d)"
+    rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`:]+{_MONTH.replace('mon', 'mon3')}[\s,.\-'`°]+"
     rf"(?P<y3>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
     # the month's full stop or colon, or a speck, may stand for the space or beside it ("October.15, 1944",
-    # "April: 27", "September'14", "Sep .18")
-    rf"|{_MONTH}[\s,.:;'`°]{{0,3}}(?P<d4>{_DIGITISH}{{1,2}}){_DAY_YEAR}(?P<y4>{_DIGITISH}{{4}})"
+    # "April: 27", "September'14", "Sep .18", "Sep -18")
+    rf"|{_MONTH}[\s,.:;'`°-]{{0,3}}(?P<d4>{_DIGITISH}{{1,2}}){_DAY_YEAR}(?P<y4>{_DIGITISH}{{4}})"
     rf")(?![\w/]|\.\d)",
     re.IGNORECASE,
 )
+
+
+FIRST_YEAR = 1880  # the earliest year a date on DME paperwork (a birth date) can have
+YEARS_AHEAD = 10  # …and the latest, this many years from now (a length of need's end, a follow-up)
 
 
 @dataclass(frozen=True)
@@ -67,10 +74,12 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
         year, month, day = int(groups["y1"]), int(month_text), int(day_text)
     elif groups["a"] or groups["a5"]:
         names = ("a", "b", "y2") if groups["a"] else ("a5", "b5", "y5")
-        first, second, year_text = (fold_digits(groups[name]) for name in names)
+        first, second, year_text = (fold_digits(groups[name]).replace(" ", "") for name in names)
         if not (first.isdigit() and second.isdigit() and year_text.isdigit()):
             return None
         month, day = int(first), int(second)
+        if month > 12 and " " in (groups["a"] or ""):
+            return None  # two numbers, not a month OCR split ("2 1-3-2025")
         if month > 12 >= day:
             month, day = day, month
         year = _full_year(year_text, birth=birth)
@@ -84,6 +93,8 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
         if not (day_text.isdigit() and year_text.isdigit()):
             return None
         month, day, year = _MONTHS[groups["mon"].lower()[:3]], int(day_text), int(year_text)
+    if not FIRST_YEAR <= year <= dt.date.today().year + YEARS_AHEAD:
+        return None  # no paperwork's date: OCR misread the year ("3025" for "2025")
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:

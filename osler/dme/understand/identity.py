@@ -6,7 +6,7 @@ import re
 
 from osler.dme.model import ExtractedField
 from osler.dme.understand.dates import find_dates
-from osler.dme.understand.normalize import fold_digits
+from osler.dme.understand.normalize import fold_digits, letters_like
 from osler.dme.understand.people import parse_person
 from osler.dme.understand.scan import OCR_E, Hit, Scan, ScanPage, phrases
 from osler.dme.understand.validators import valid_mbi
@@ -38,7 +38,8 @@ _HINT_ONLY = re.compile(r"[ ]*(?:\([^)\n]*\)?)?[\W_]*$", re.MULTILINE)
 _FAMILY_ALONE = re.compile(r"^[ ]*([A-Z][A-Za-z'\-]+),[\W_]*$", re.MULTILINE)  # "McAllister, ." on a line of its own
 _GIVEN_FIRST = re.compile(r"[ ]*([A-Z][A-Za-z'\-]+)\b")
 _BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt",
-                        r"(?:[d0][.:]?[ ]?[o0][.:]?[ ]?b\.?)")  # "D.0.B.", "0.0.B.", "D:0.B.": OCR's zeros and colons
+                        r"(?:[d0][.:]?[ ]?[o0][.:]?[ ]?b\.?)",  # "D.0.B.", "0.0.B.", "D:0.B.": OCR's zeros and colons
+                        r"(?:bom(?:[ ]+on)?)")  # "born" with its rn read as an m
 _SEX_LABELS = phrases("sex", "gender", "sex/gender", "birth sex", "sex assigned at birth", "legal sex", "sex at birth",
                       "gender identity", "biological sex", "administrative sex", "sex (m/f)")
 _SEX_VALUE = re.compile(r"(female|male|f|m|woman|man)\b", re.IGNORECASE)
@@ -53,16 +54,24 @@ _IDENTIFIER = re.compile(r"(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)[A-Z0-9][A-Z0
 _SPLIT_PREFIX = re.compile(r"([A-Z]{1,3})[ ](\d{5,12})(?![A-Za-z0-9])")
 _MBI_LABELS = phrases("mbi", "medicare beneficiary identifier", "medicare beneficiary id", "medicare id",
                       "medicare #", "medicare number", "medicare no", "medicare claim number", "hicn",
-                      "medicare id number", "beneficiary id", "medicare mbi")
+                      "medicare id number", "beneficiary id", "medicare mbi",
+                      r"(?:medicare[\s,.'`]*[1l|\[\]]d)")  # its "ID" as OCR reads the I: "Medicare 1D", "[D"
 # Eleven characters, optionally printed 4-3-4 with dashes or spaces; checked position by position later.
 _MBI_SHAPE = re.compile(r"(?<![A-Za-z0-9])[0-9A-Z]{4}[- ]?[0-9A-Z]{3}[- ]?[0-9A-Z]{4}(?![A-Za-z0-9])")
-# Labelled, its eleven characters may be split anywhere: OCR reads a 1 as " I" ("4F25T5 IQR67").
-_MBI_SPACED = re.compile(r"(?<![A-Za-z0-9])(?:[0-9A-Za-z][- ]?){10}[0-9A-Za-z](?![A-Za-z0-9])")
-_MBI_ONE_EXTRA = re.compile(r"(?<![A-Za-z0-9])(?=(?:[0-9A-Za-z][- ]?){12}(?![A-Za-z0-9]))"
-                            r"[0-9A-Za-z][0-9A-Za-z -]{11,13}(?<=[0-9A-Za-z])")
+# Labelled, its eleven characters may be split anywhere: OCR reads a 1 as " I" ("4F25T5 IQR67"), or as a
+# bar or bracket ("|AW2-RC2-DP80"), or an 8 as "&".
+_MBI_GLYPH = r"[0-9A-Za-z|\[\]&]"
+_MBI_SPACED = re.compile(rf"(?<![A-Za-z0-9])(?:{_MBI_GLYPH}[- ]?){{10}}{_MBI_GLYPH}(?![A-Za-z0-9])")
+_MBI_ONE_EXTRA = re.compile(rf"(?<![A-Za-z0-9])(?:{_MBI_GLYPH}[- ]?){{11}}{_MBI_GLYPH}(?![A-Za-z0-9])")
 _MBI_DIGIT_POSITIONS = (0, 3, 6, 9, 10)
 _MBI_EITHER_POSITIONS = (2, 5)  # letter or digit, but never S, L, O, I, B or Z: those there are digits misread
 _MBI_EXCLUDED_LETTERS = "SLOIBZ"
+_MBI_LETTER_POSITIONS = (1, 4, 7, 8)
+# A digit where the format pins a letter is a letter misread, when only one letter an MBI may hold looks like it
+# (a 7 is a T; a 0 might be a D or a Q, so it stays and the reading fails the format check)
+_MBI_DIGIT_LETTERS = str.maketrans({
+    digit: letters for digit in "0123456789"
+    if len(letters := "".join(set(letters_like(digit)) - set(_MBI_EXCLUDED_LETTERS))) == 1})
 _PAYER_LABELS = phrases("primary insurance", "insurance", "payer", "payor", "primary payer", "primary payor",
                         "insurance carrier", "carrier", "health plan", "plan name", "insurance plan",
                         "insurance company", "insurance name", "coverage", "primary coverage", "ins", "primary ins",
@@ -191,7 +200,8 @@ def mrn(scan: Scan) -> ExtractedField | None:
 
 def mbi(scan: Scan) -> ExtractedField | None:
     """A labelled MBI first, else any token of the MBI's exact format; OCR's letters in digit positions
-    (O for 0, l for 1, S for 5) are read as digits because the format pins those positions."""
+    (O for 0, l for 1, S for 5) are read as digits, and a digit in a letter position as the one letter it
+    can be (7 for T), because the format pins those positions."""
     labelled = [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SHAPE)]
     labelled += [(page, value) for page, _label, value in scan.labelled(_MBI_LABELS, _MBI_SPACED)]
     anywhere = list(scan.find(_MBI_SHAPE))
@@ -219,20 +229,33 @@ def read_mbi(text: str) -> str | None:
     for position in _MBI_EITHER_POSITIONS:
         if characters[position] in _MBI_EXCLUDED_LETTERS:
             characters[position] = fold_digits(characters[position])
+    for position in _MBI_LETTER_POSITIONS:
+        characters[position] = characters[position].translate(_MBI_DIGIT_LETTERS)
     candidate = "".join(characters)
     return candidate if valid_mbi(candidate) else None
 
 
 def read_mbi_with_extra(text: str) -> str | None:
-    """The MBI a 12-character reading spells when OCR doubled a character ("FMO0" for "FM0"): the one valid
-    MBI that dropping one of a doubled pair gives, or None when none or several do."""
+    """The MBI a 12-character reading spells when OCR doubled a character ("FMO0" for "FM0") or put a speck
+    among them ("8JDOTKSPM8&7"): of the valid MBIs that dropping one character gives, the one that needs the
+    fewest misreadings — a glyph read for another, a character that is not one of a doubled pair dropped —
+    or None when none or several tie."""
     characters = re.sub(r"[- ]", "", text).upper()
     if len(characters) != 12:
         return None
     read_as = fold_digits(characters)
-    doubled = [i for i in range(12) if read_as[i] in (read_as[i - 1:i] + read_as[i + 1:i + 2])]
-    readings = {read_mbi(characters[:i] + characters[i + 1:]) for i in doubled} - {None}
-    return readings.pop() if len(readings) == 1 else None
+    misreadings: dict[str, int] = {}
+    for i in range(12):
+        kept = characters[:i] + characters[i + 1:]
+        reading = read_mbi(kept)
+        if reading:
+            doubled = read_as[i] in read_as[i - 1:i] + read_as[i + 1:i + 2]
+            count = sum(a != b for a, b in zip(kept, reading, strict=True)) + (0 if doubled else 1)
+            misreadings[reading] = min(count, misreadings.get(reading, count))
+    fewest = sorted(misreadings, key=misreadings.__getitem__)
+    if not fewest or (len(fewest) > 1 and misreadings[fewest[0]] == misreadings[fewest[1]]):
+        return None
+    return fewest[0]
 
 
 def payer(scan: Scan) -> ExtractedField | None:

@@ -1,8 +1,8 @@
 """Text normalisation. ``normalize_text`` is the canonical form for comparing documents (dedupe);
 ``fold`` is the same clean-up kept character-for-character, so that spans found in folded text are spans
 of the page text too (provenance points at what the page really says); ``fold_digits`` also reads the
-letters and marks OCR confuses with digits (O, o, I, l, |, ], !, S, $, B, Z) as digits, for spans whose format
-pins digits."""
+letters and marks OCR confuses with digits (O, o, I, l, |, ], {, !, S, $, B, Z, &, T, J…) as digits, for
+spans whose format pins digits."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ _ONE_FOR_ONE = str.maketrans({
 })
 _DIGIT_LOOKALIKES = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
                                    "L": "1", "S": "5", "s": "5", "$": "5", "B": "8", "Z": "2", "z": "2", "G": "6",
-                                   "g": "9", "]": "1", "[": "1", "!": "1"})
+                                   "g": "9", "]": "1", "[": "1", "!": "1", "&": "8", "T": "7", "J": "1",
+                                   "{": "1", "}": "1"})
 
 
 def fold(text: str) -> str:
@@ -34,6 +35,12 @@ def fold(text: str) -> str:
 def fold_digits(text: str) -> str:
     """``text`` with digit look-alike letters read as digits (same length)."""
     return text.translate(_DIGIT_LOOKALIKES)
+
+
+def letters_like(digit: str) -> str:
+    """The capital letters ``fold_digits`` reads as ``digit`` — what OCR may have made of it, or it of them."""
+    return "".join(sorted(chr(code) for code, read_as in _DIGIT_LOOKALIKES.items()
+                          if read_as == digit and chr(code).isupper()))
 
 
 def normalize_text(text: str) -> str:

@@ -25,7 +25,8 @@ _SIGNATURE_DATE = re.compile(r"signature[^\n]{0,60}?\bdate\b|signed\s+(?:on|date
 _OTHER_DATES = r"birth|dob|study|test|visit|service|admi|discharge|print|fax|received|sent|collect|report|effective"
 
 # A code: a letter and four digits, OCR's letter-for-digit swaps allowed in the digit positions.
-_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSB]{4})(?![A-Za-z0-9])")  # OCR reads an E as £ or €
+# OCR reads an E as £ or €, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!")
+_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
 _QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3})\b"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
@@ -79,7 +80,8 @@ _PRESCRIBER_LABELS = (
 )
 _PRESCRIBER_CONTEXT_LINES = (0, 1)  # a bare "Physician:" may be the second line of "Interpreting\nphysician:"
 _NOT_PRESCRIBER_CONTEXT = r"supplier|practice|group|facility|patient|interpret|technolog|scor|pharmac|company"
-_NPI = re.compile(r"(?<![A-Za-z0-9])([0-9OoIlSB]{10})(?![A-Za-z0-9])")
+# ten digits, OCR's look-alikes among them ("277495289]": a 1 read as a bracket)
+_NPI = re.compile(r"(?<![A-Za-z0-9])([0-9OoIlSB|\]!]{10})(?![A-Za-z0-9])")
 # Lines above an NPI searched for its owner: a form's cell may wrap "Interpreting⏎physician:⏎Name⏎MD, NPI …"
 _NPI_OWNER_LINES = 3
 # "NPIL:", and OCR's "NP!", "NP]", "NP1" or "NPl" for the I
@@ -146,13 +148,16 @@ def _misread_device_code(page: ScanPage, match: re.Match[str], code: str) -> str
 
 
 def _quantity(page: ScanPage, after: int) -> int:
-    """The quantity written for the item whose code ends at ``after``: on the code's own line a "qty" /
-    "quantity", else the number standing alone in its table row; else a "qty" on the lines a wrapped row
-    runs on to (at most ``_WRAPPED_ROW_LINES``, never past the next code); 1 when none is written."""
+    """The quantity written for the item whose code ends at ``after``: on the code's own line (up to the next
+    code) a "qty" / "quantity", else the number standing alone in its table row; else a "qty" on the lines a
+    wrapped row runs on to (at most ``_WRAPPED_ROW_LINES``, never past the next code); 1 when none is
+    written."""
     text = page.folded
     line_end = text.find("\n", after)
     line_end = len(text) if line_end < 0 else line_end
     next_code = _HCPCS.search(text, after, after + _ITEM_WINDOW)
+    if next_code:  # prose lists items on one line: the next item's quantity is not this one's
+        line_end = min(line_end, next_code.start())
     wrapped_end = line_end
     for _ in range(_WRAPPED_ROW_LINES):
         following = text.find("\n", wrapped_end + 1)

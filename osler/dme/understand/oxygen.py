@@ -27,7 +27,7 @@ _SPO2_CONTEXT = re.compile(_SPO2_WORD + r"|" + _ROOM_AIR_WORDS + r"|\bRA\b", re.
 _PERCENT = re.compile(r"(?<![\d.])(\d{2}(?:\.\d)?)\s*%")
 _NOT_A_READING = re.compile(r"(?:below|under|<=?|>=?|at\s+or\s+below|less\s+than|threshold|criteri\w*|mean|average|"
                             r"median|goal|target|keep|maintain|titrate|baseline\s+goal)[^%\n]{0,14}$", re.IGNORECASE)
-_PAO2 = re.compile(r"(?<![A-Za-z])(?:pa\s*[o0]\s*2|p\s*[o0]\s*2|partial\s+pressure\s+of\s+(?:arterial\s+)?oxygen)"
+_PAO2 = re.compile(r"(?<![A-Za-z])(?:pa\s*[o0q]\s*2|p\s*[o0]\s*2|partial\s+pressure\s+of\s+(?:arterial\s+)?oxygen)"
                    r"(?![A-Za-z0-9])[^\n\d]{0,20}(\d{2,3}(?:\.\d)?)", re.IGNORECASE)
 _ON_OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d)?\s*l\b|\bwith\s+(?:supplemental\s+)?(?:o2|oxygen)\b"
                         r"|\bon\s+(?:supplemental\s+)?(?:o2|oxygen)\b|\d+(?:\.\d)?\s*(?:l/min|lpm|liters?|l\s*nc)\b"
@@ -40,7 +40,8 @@ CONDITIONS = {"exercise": re.compile(r"exercis|exertion|ambulat|walk|6\s*-?\s*mi
               "rest": re.compile(r"\brest|resting|sitting|seated|supine\s+at\s+rest|\bABG\b|arterial\s+blood\s+gas",
                                  re.IGNORECASE)}
 _QUALIFYING = re.compile(r"qualif", re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r"[.!?](?=\s)|\n\s*\n")
+# a sentence's end, not a speck OCR set between two words of one ("During exercise room. air 80%")
+_CLAUSE_BREAK = re.compile(r"[.!?](?=\s+(?![a-z]))|\n\s*\n")
 QUALIFYING_SPO2 = 89.0  # Group I (≤ 88 %) and Group II (89 %) of LCD L33797
 SPO2_RANGE = (50.0, 100.0)
 PAO2_RANGE = (20.0, 150.0)

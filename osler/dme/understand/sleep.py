@@ -30,7 +30,8 @@ _AHI = re.compile(r"\b(?:p?AHI|apn(?:o)?ea[\s-]*hypopn(?:o)?ea\s+index)\b(?:\s*\
 # "6.2 events per hour (AHI)": the value written before the index's name.
 _AHI_AFTER = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:events?\s*)?(?:/|per)\s*(?:hour|hr|h)\.?\s*"
                         r"\(\s*p?AHI\s*\)", re.IGNORECASE)
-_ANOTHER_PHRASE = re.compile(r"\.\s|supine|rem\b|lateral|prone|side", re.IGNORECASE)
+# a full stop with words after it, not a speck OCR set after the index's name ("Severity index: AHI. 9. 6/hr")
+_ANOTHER_PHRASE = re.compile(r"\.\s+[^\s\d]*[A-Za-z]|supine|rem\b|lateral|prone|side", re.IGNORECASE)
 _REI = re.compile(r"\b(?:REI|respiratory\s+event\s+index)\b(?:\s*\(REI\))?" + _INDEX_VALUE, re.IGNORECASE)
 _RDI = re.compile(r"\b(?:p?RDI|respiratory\s+disturbance\s+index)\b(?:\s*\(p?RDI\))?" + _INDEX_VALUE, re.IGNORECASE)
 _PER_HOUR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:events?|episodes?)?\s*(?:/|per)\s*(?:hour|hr|h)\b",
@@ -49,6 +50,8 @@ _DURATION = (r"[^\d]{0,25}(?:(\d{1,2}):(\d{2})(?:\s*(?:hh:mm|hours|hrs|h))?"
 _RECORDING_TIME = re.compile(r"\b(?:total\s+recording(?:\s+time)?|recording\s+time|TRT|total\s+monitoring\s+time|"
                              r"monitoring\s+time|study\s+duration|recording\s+duration|valid\s+recording\s+time|"
                              r"total\s+study\s+time|time\s+in\s+bed|TIB)\b" + _DURATION, re.IGNORECASE)
+LOST_POINT_RATIO = 4.0  # an index this many times the events per recorded hour cannot be what they make…
+INDEX_AGREEMENT = 0.3  # …and its tenth agrees with them within this share
 _SLEEP_TIME = re.compile(r"\b(?:total\s+sleep\s+time|TST|sleep\s+time)\b" + _DURATION, re.IGNORECASE)
 
 
@@ -63,15 +66,29 @@ def sleep_study(scan: Scan) -> ExtractedField | None:
     ahi_value = ahi.value if ahi else None
     if ahi_value is None and rdi is None and events and hours:  # computed only when no index is stated
         ahi_value = round(events.value / hours.value, 1)
+    per_hour = events.value / hours.value if events and hours else None
     if ahi is None and rdi is None and events is None:
         return None
     date = labelled_date(scan, STUDY_DATE_LABELS) or first_event_date(scan)
-    value: dict[str, Any] = {"date": date.value if date else None, "type": _study_type(scan), "ahi": ahi_value,
-                             "rdi": rdi.value if rdi else None, "total_events": events.value if events else None,
+    value: dict[str, Any] = {"date": date.value if date else None, "type": _study_type(scan),
+                             "ahi": _with_decimal_point(ahi_value, per_hour),
+                             "rdi": _with_decimal_point(rdi.value, per_hour) if rdi else None,
+                             "total_events": events.value if events else None,
                              "recording_hours": hours.value if hours else None}
     anchor = ahi or rdi or events
     confidence = 0.95 if date and ahi else 0.8
     return scan.from_hit("sleep_study", Hit(value, anchor.page, anchor.start, anchor.end, confidence))
+
+
+def _with_decimal_point(index: float | None, per_hour: float | None) -> float | None:
+    """``index``, or a tenth of it when OCR lost its decimal point ("AHI of 141" for 14.1): a whole number
+    many times the study's events per recorded hour, whose tenth agrees with them. (An index counts per
+    hour of sleep, a little less than the recording, so it may run somewhat above events per recorded hour,
+    never ten times.)"""
+    if index is None or not per_hour or index != int(index) or index < per_hour * LOST_POINT_RATIO:
+        return index
+    tenth = index / 10
+    return tenth if abs(tenth - per_hour) <= INDEX_AGREEMENT * per_hour else index
 
 
 def _first_index(scan: Scan, pattern: re.Pattern[str]) -> Hit | None:
