@@ -174,6 +174,9 @@ def test_an_amended_order_supersedes_the_earlier_one(tmp_path: Path) -> None:
     with worker(settings) as running:
         running.drain()
         (fax / "amended.pdf").write_bytes(dme_pdf("DME ORDER", {**patient, "HCPCS": "E0601", "Amended": "yes"}))
+        # The amendment first, while the earlier order is open: had the study been read first, it would have
+        # completed and delivered the earlier order, and the amendment would only name it (the next test).
+        running.drain()
         (fax / "study.pdf").write_bytes(dme_pdf("SLEEP STUDY", {**patient, "AHI": "22"}))
         running.drain()
         ledger = running.runtime.ledger
@@ -190,6 +193,25 @@ def test_an_amended_order_supersedes_the_earlier_one(tmp_path: Path) -> None:
     assert sorted(d["filename"] for d in record["documents"]) == ["amended.pdf", "study.pdf"]
     with worker(settings) as running:
         assert running.runtime.ledger.order(earlier_key).case["superseded_by"] == amended_key
+
+
+def test_an_amendment_arriving_after_delivery_names_the_order_it_replaces(tmp_path: Path) -> None:
+    fax = tmp_path / "fax"
+    fax.mkdir()
+    patient = {"Patient": "Doe0, Jane", "DOB": "1950-01-01"}
+    (fax / "order.pdf").write_bytes(dme_pdf("DME ORDER", {**patient, "HCPCS": "E0601"}))
+    (fax / "study.pdf").write_bytes(dme_pdf("SLEEP STUDY", {**patient, "AHI": "22"}))
+    settings = settings_for(tmp_path, case_deadline_hours=1)
+    with worker(settings) as running:
+        running.drain()
+        (earlier_key,) = {d["order_key"] for d in running.runtime.ledger.deliveries()}
+        (fax / "amended.pdf").write_bytes(dme_pdf("DME ORDER", {**patient, "HCPCS": "E0601", "Amended": "yes"}))
+        running.drain()
+        ledger = running.runtime.ledger
+        (amended_key,) = {d["order_key"] for d in ledger.deliveries()} - {earlier_key}
+        assert ledger.order(amended_key).case["supersedes"] == earlier_key  # the supplier replaces, not adds
+        assert ledger.order(earlier_key).stage == "delivered"  # what was delivered stays on record
+        assert any(e["step"] == "superseded" and amended_key in e["detail"] for e in ledger.history(earlier_key))
 
 
 def test_webhook_is_retried_with_backoff_and_delivered_once(tmp_path: Path) -> None:
