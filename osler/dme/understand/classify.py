@@ -1,6 +1,8 @@
 """Which kind of document this is, by weighted evidence: each kind has phrases (titles, section headings,
 the vocabulary of its body) with weights; a phrase in a page's first lines (its title area; a fax
-machine's header line is no part of it) counts ``TITLE_FACTOR`` times. The best-scoring kind wins when it
+machine's header line is no part of it) counts ``TITLE_FACTOR`` times when it stands on a heading line — a
+short line (``HEADING_WORDS`` words at most), not a sentence of a short page's body ("Discussed results;
+DME order sent to supplier." is what a progress note says, not what it is). The best-scoring kind wins when it
 reaches ``MIN_SCORE`` and beats the non-DME evidence; otherwise the document is ``non_dme``. Confidence
 grows with the margin over the runner-up."""
 
@@ -16,8 +18,11 @@ from osler.dme.understand.scan import words
 
 TITLE_LINES = 8
 TITLE_FACTOR = 3.0
+HEADING_WORDS = 6
 MIN_SCORE = 4.0
 _SPECKS = re.compile(r"[\"'`\u201c\u201d\u2018\u2019\u00b0~*]")  # what OCR leaves between words, in no phrase
+# A period or comma between two words of a heading line ("RE: New Patient. Visit"): a title is no sentence
+_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,](?= [A-Za-z])")
 
 # (weight, phrases) per kind; phrases are regex fragments (see ``scan.words``).
 EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
@@ -112,7 +117,7 @@ _COMPILED = {kind: tuple((weight, words(*phrases)) for weight, phrases in tiers)
 def scores(text: str) -> dict[DocumentKind, float]:
     """Each kind's evidence score over ``text`` (its first lines weighted as a title)."""
     text = fold(text)
-    title_end = _title_end(text)
+    headings = _heading_spans(text)
     result = {}
     for kind, tiers in _COMPILED.items():
         total = 0.0
@@ -122,30 +127,44 @@ def scores(text: str) -> dict[DocumentKind, float]:
                 phrase = match.group().lower()
                 repeat = phrase in seen  # a repeated phrase adds a little, not its full weight again
                 seen.add(phrase)
-                factor = TITLE_FACTOR if match.start() < title_end and weight >= 5 else 1.0
+                titled = weight >= 5 and any(start <= match.start() < end for start, end in headings)
+                factor = TITLE_FACTOR if titled else 1.0
                 total += weight * factor * (0.1 if repeat else 1.0)
         result[kind] = total
     return result
 
 
-def _title_end(text: str) -> int:
-    """Where the title area ends: after the first ``TITLE_LINES`` lines with words on them, not counting the
-    header line(s) a fax machine stamps on top of the page."""
+def _heading_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of the heading lines of the title area: of the first ``TITLE_LINES`` lines with words
+    on them, not counting the header line(s) a fax machine stamps on top of the page, those of at most
+    ``HEADING_WORDS`` words."""
     counted = 0
     position = 0
+    spans = []
     for line in text.splitlines(keepends=True):
-        position += len(line)
+        start, position = position, position + len(line)
         if line.strip() and not FAX_HEADER.search(line):
+            if len(line.split()) <= HEADING_WORDS:
+                spans.append((start, position))
             counted += 1
             if counted == TITLE_LINES:
                 break
-    return position
+    return spans
+
+
+def _cleared_headings(text: str) -> str:
+    """``text`` (same length) with the periods and commas OCR put between the words of its heading lines
+    cleared, so that a heading's phrase reads whole."""
+    cleared = list(text)
+    for start, end in _heading_spans(text):
+        cleared[start:end] = _HEADING_SPECK.sub(" ", text[start:end])
+    return "".join(cleared)
 
 
 def _ocr_repaired(text: str) -> str:
-    """An OCR'd page's text with specks between words cleared (a title read as 'CLINICAL "SUMMARY') and
-    misread title words put right, so that its phrases still count."""
-    return repair_title_words(_SPECKS.sub(" ", text))
+    """An OCR'd page's text with specks between words cleared (a title read as 'CLINICAL "SUMMARY', a heading
+    as 'New Patient. Visit') and misread title words put right, so that its phrases still count."""
+    return repair_title_words(_cleared_headings(_SPECKS.sub(" ", text)))
 
 
 def classify(document: Document) -> tuple[DocumentKind, float]:

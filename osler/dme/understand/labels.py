@@ -25,6 +25,9 @@ _CONFUSIONS = (("rn", "m"), ("ni", "m"), ("in", "m"), ("nl", "m"), ("cl", "d"), 
                ("i", "l"), ("0", "o"), ("5", "s"))
 _LABEL_RUN = re.compile(r"(?m)(?:^|(?<=[ |]))((?:[A-Za-z0-9|]{2,}[ .,]{1,2}){0,3}[A-Za-z0-9|]{3,})[ ]?(?=:)")
 _WORD = re.compile(r"[A-Za-z0-9|]{3,}")
+# A title word with a glyph no English word holds read into it ("Discharge St\u00abmary"): one word, not two
+_TITLE_WORD = re.compile(r"[A-Za-z0-9|]+(?:[^\x00-\x7f][A-Za-z0-9|]+)?")
+_STRAY_GLYPH = re.compile(r"[^\x00-\x7f]")
 FUZZY_MIN_LENGTH = 6
 
 
@@ -63,7 +66,9 @@ def repair_title_words(text: str) -> str:
     """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary") put right,
     so that a kind's title still counts as its evidence."""
     repaired = list(text)
-    for word in _WORD.finditer(text):
+    for word in _TITLE_WORD.finditer(text):
+        if len(word.group()) < 3:
+            continue
         meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS)
         if meant and meant != word.group().lower():
             repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
@@ -71,7 +76,8 @@ def repair_title_words(text: str) -> str:
 
 
 def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS) -> str | None:
-    """The label (or title) word ``word`` reads as (see the module docstring), or None."""
+    """The label (or title) word ``word`` reads as (see the module docstring), or None. A stray glyph in it
+    stands for a letter OCR could not read, one edit more allowed."""
     shapes = _SHAPES if shapes is None else shapes
     if word.lower() in words:
         return word.lower()
@@ -79,7 +85,8 @@ def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str
     meant = shapes.get(shape)
     if meant is None and len(word) >= FUZZY_MIN_LENGTH:
         # one edit away, but not the word with an ending added ("Physicians" is a word, not a misread label)
-        close = [label for label_shape, label in shapes.items() if Levenshtein.distance(shape, label_shape) <= 1
+        edits = 1 + bool(_STRAY_GLYPH.search(word))
+        close = [label for label_shape, label in shapes.items() if Levenshtein.distance(shape, label_shape) <= edits
                  and not shape.startswith(label_shape)]
         meant = close[0] if len(close) == 1 else None
     return meant if meant and len(meant) <= len(word) else None

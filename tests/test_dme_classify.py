@@ -1,0 +1,48 @@
+"""Classification by a document's heading and body: a phrase counts as a title only on a short heading line,
+and OCR's specks inside a heading or a title word do not hide it."""
+
+from __future__ import annotations
+
+from osler.dme.model import Document, DocumentKind, Page
+from osler.dme.understand import classify
+from osler.dme.understand.labels import repair_title_words
+
+SHA = "0" * 64
+
+
+def ocr_document(text: str) -> Document:
+    """A one-page document read by OCR (confidence 88)."""
+    return Document(SHA, "test", "test.pdf", "application/pdf", [Page(1, text, "ocr", 88.0)])
+
+
+def test_a_sentence_near_the_top_of_a_short_page_is_no_title() -> None:
+    # the second page of a progress note, faxed on its own: its plan mentions the order, its heading is a note's
+    continued = ocr_document(
+        "Patient: Montgomery, Hazel\n\nProgress Note (continued)\n\nG47.33 Obstructive sleep apnea\n"
+        "Discussed results; DME order sent to supplier.\nOrdering Physician: Clarence Quintero, M.D.\nSigned")
+    assert classify(continued)[0] is DocumentKind.OFFICE_NOTE
+
+
+def test_an_order_titled_on_its_own_line_is_still_an_order() -> None:
+    order = ocr_document("Bayside Pulmonary\nDME ORDER\nPatient: Jo Doe\nItem ordered: E0601 CPAP, qty 1\n"
+                         "Follow-up visit in 3 months.\nOrdering Physician: Rosa Lindqvist, DO")
+    assert classify(order)[0] is DocumentKind.DME_ORDER
+
+
+def test_a_period_read_into_a_heading_does_not_break_it() -> None:
+    letter = ocr_document(
+        "Harbor View Medical Group\n286 Elm Street, Tulsa, OK 74103\nRE: New Patient. Visit\n"
+        "This concerns LAMBERT, SHIRLEY. Seen in clinic on 01/10/2025.\nVitals: BMI 31\n"
+        "Her polysomnography showed obstructive sleep apnea; apnea events were frequent.")
+    assert classify(letter)[0] is DocumentKind.OFFICE_NOTE
+
+
+def test_a_glyph_read_into_a_title_word_is_repaired() -> None:
+    assert repair_title_words("Discharge St\u00abmary") == "Discharge Summary"
+    summary = ocr_document("Sunrise Sleep & Lung Center\nDischarge St\u00abmary\nPatient Name: Gloria J. Baptiste\n"
+                           "PROBLEM LIST\nMEDICATIONS\nALLERGIES")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
+
+
+def test_an_ordinary_word_with_a_glyph_stays_as_written() -> None:
+    assert repair_title_words("Caf\u00e9 menu") == "Caf\u00e9 menu"
