@@ -16,8 +16,10 @@ from osler.dme.understand.normalize import fold_digits
 
 # "Ref 94N66913 - part 2 of 3", "Document #94N66913, part 2/3", "Doc ID 94N66913 (part 2 of 3)"; OCR may bend
 # the words ("Documént"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
-# and misread a character of the reference, so references are grouped by edit distance (``fragment_set``).
-FRAGMENT_MARK = re.compile(r"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*([0-9A-Z]{5,})\W{0,6}\s*\(?\s*part\s*"
+# and misread a character of the reference — as another character or as a glyph no reference holds
+# ("#5@75361" for "#5675361") — so references are grouped by edit distance (``fragment_set``).
+_REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]){4,}"
+FRAGMENT_MARK = re.compile(rf"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*part\s*"
                            r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])\s*(?:of|/)\s*(\d{1,2})", re.IGNORECASE)
 REFERENCE_EDITS = 2
 
