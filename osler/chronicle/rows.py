@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect, Engine, Table, bindparam, delete, exc, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, Executable, Table, bindparam, delete, exc, insert, select, update
 
 from osler.chronicle.records import Actor, Stored
 from osler.chronicle.schema import (
@@ -46,6 +46,24 @@ class PreparedWrite:
     replaced_index_rows: list[NamedTuple] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RawSql:
+    """A statement compiled once for a dialect, to run on a DB-API cursor (``driver_execute``): its SQL and,
+    for a positional paramstyle (SQLite's ``?``), the order its named parameters take."""
+
+    text: str
+    order: tuple[str, ...] | None  # None: the driver takes the parameters by name (psycopg's %(name)s)
+
+    @classmethod
+    def of(cls, statement: Executable, dialect: Dialect) -> RawSql:
+        compiled = statement.compile(dialect=dialect)
+        return cls(str(compiled), tuple(compiled.positiontup) if compiled.positional else None)
+
+    def bind(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """``values`` by name, as this statement's driver takes them."""
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+
 # Built once: constructing a SQLAlchemy statement costs more than running it against SQLite, and
 # this is the read-by-id hot path (measured: 3,200 → 10,000 reads/s in-process).
 _CURRENT = (select(resource.c.pk, resource.c.version, resource.c.last_updated, resource.c.content,
@@ -64,10 +82,8 @@ class CurrentReader:
     """
 
     def __init__(self, engine: Engine) -> None:
-        compiled = _CURRENT.compile(dialect=engine.dialect)
         self._engine = engine
-        self._sql = str(compiled)
-        self._positional = bool(compiled.positional)
+        self._sql = RawSql.of(_CURRENT, engine.dialect)
         self._local = threading.local()
 
     def _connection(self) -> Any:
@@ -82,15 +98,14 @@ class CurrentReader:
         return connection
 
     def current(self, res_type: str, res_id: str) -> Stored | None:
-        params: tuple[str, str] | dict[str, str] = (
-            (res_type, res_id) if self._positional else {"res_type": res_type, "res_id": res_id})
+        params = self._sql.bind({"res_type": res_type, "res_id": res_id})
         try:
             cursor = self._connection().cursor()
-            cursor.execute(self._sql, params)
+            cursor.execute(self._sql.text, params)
         except self._engine.dialect.loaded_dbapi.Error:
             self._local.connection = None  # a dropped connection: retry once on a new one
             cursor = self._connection().cursor()
-            cursor.execute(self._sql, params)
+            cursor.execute(self._sql.text, params)
         row = cursor.fetchone()
         cursor.close()
         if row is None:
@@ -158,8 +173,10 @@ def apply_writes(conn: Connection, writes: list[PreparedWrite], actor: Actor) ->
     return stored
 
 
-def driver_execute(conn: Connection, sql: str, params: Any, *, many: bool = False) -> list[tuple[Any, ...]]:
-    """Run SQL on the DB-API cursor of ``conn``'s connection, inside its transaction; the rows it returns.
+def driver_execute(conn: Connection, sql: RawSql, values: dict[str, Any] | list[dict[str, Any]]) \
+        -> list[tuple[Any, ...]]:
+    """Run ``sql`` on the DB-API cursor of ``conn``'s connection, inside its transaction, with ``values`` by
+    name (a list of them: one executemany); the rows it returns.
 
     Below SQLAlchemy on purpose: its per-statement bookkeeping (execution context, events, result proxy)
     cost ~35 µs a statement, and a lab filing's write runs ~15 of them, more than SQLite's own work for most.
@@ -167,13 +184,13 @@ def driver_execute(conn: Connection, sql: str, params: Any, *, many: bool = Fals
     """
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if many:
-            cursor.executemany(sql, params)
+        if isinstance(values, list):
+            cursor.executemany(sql.text, [sql.bind(v) for v in values])
             return []
-        cursor.execute(sql, params)
+        cursor.execute(sql.text, sql.bind(values))
         return cursor.fetchall() if cursor.description else []
     except conn.dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(sql, params, error, conn.dialect.loaded_dbapi.Error) from error
+        raise exc.DBAPIError.instance(sql.text, values, error, conn.dialect.loaded_dbapi.Error) from error
     finally:
         cursor.close()
 
@@ -184,15 +201,12 @@ _RESOURCE_COLUMNS = ("res_type", "res_id", "version", "last_updated", "deleted",
 
 
 @cache
-def _insert_current_sql(dialect: Dialect, count: int) -> tuple[str, tuple[str, ...], bool]:
-    """``INSERT INTO resource … VALUES (…), count times, RETURNING pk, res_type, res_id``, compiled once per dialect
-    and row count: its SQL, parameter order, positional?"""
-    statement = insert(resource).values(
+def _insert_current_sql(dialect: Dialect, count: int) -> RawSql:
+    """``INSERT INTO resource … VALUES (…), count times, RETURNING pk, res_type, res_id``, compiled once per
+    dialect and row count."""
+    return RawSql.of(insert(resource).values(
         [{name: bindparam(f"{name}_{n}") for name in _RESOURCE_COLUMNS} for n in range(count)]
-    ).returning(resource.c.pk, resource.c.res_type, resource.c.res_id)
-    compiled = statement.compile(dialect=dialect)
-    order = tuple(compiled.positiontup) if compiled.positional else ()
-    return str(compiled), order, bool(compiled.positional)
+    ).returning(resource.c.pk, resource.c.res_type, resource.c.res_id), dialect)
 
 
 def _insert_current(conn: Connection, creates: list[PreparedWrite]) -> dict[int, int]:
@@ -205,43 +219,36 @@ def _insert_current(conn: Connection, creates: list[PreparedWrite]) -> dict[int,
     pks: dict[int, int] = {}
     for start in range(0, len(creates), _INSERT_CHUNK):
         chunk = creates[start:start + _INSERT_CHUNK]
-        sql, order, positional = _insert_current_sql(conn.dialect, len(chunk))
         values = {f"{name}_{n}": value for n, w in enumerate(chunk) for name, value in zip(
             _RESOURCE_COLUMNS, (w.res_type, w.res_id, w.version, w.last_updated, w.method == "DELETE", w.content),
             strict=True)}
-        returned = driver_execute(conn, sql, tuple(values[name] for name in order) if positional else values)
+        returned = driver_execute(conn, _insert_current_sql(conn.dialect, len(chunk)), values)
         by_key = {(res_type, res_id): pk for pk, res_type, res_id in returned}
         pks.update((id(w), by_key[(w.res_type, w.res_id)]) for w in chunk)
     return pks
 
 
 @cache
-def _replace_current_sql(dialect: Dialect) -> tuple[str, tuple[str, ...], bool]:
+def _replace_current_sql(dialect: Dialect) -> RawSql:
     """The update of a current row that expects a version, compiled once per dialect."""
-    statement = (
+    return RawSql.of(
         update(resource)
         .where(resource.c.res_type == bindparam("w_type"), resource.c.res_id == bindparam("w_id"),
                resource.c.version == bindparam("expected"))
         .values(version=bindparam("w_version"), last_updated=bindparam("w_updated"),
                 deleted=bindparam("w_deleted"), content=bindparam("w_content"))
-        .returning(resource.c.pk)
-    )
-    compiled = statement.compile(dialect=dialect)
-    order = tuple(compiled.positiontup) if compiled.positional else ()
-    return str(compiled), order, bool(compiled.positional)
+        .returning(resource.c.pk), dialect)
 
 
 def _replace_current(conn: Connection, write: PreparedWrite) -> int:
     # Raw, like the inserts: SQLAlchemy's execute of the built statement cost ~3x SQLite's update.
-    sql, order, positional = _replace_current_sql(conn.dialect)
     values = {"w_type": write.res_type, "w_id": write.res_id, "expected": write.expected_version,
               "w_version": write.version, "w_updated": write.last_updated, "w_deleted": write.method == "DELETE",
               "w_content": write.content}
-    returned = driver_execute(conn, sql, tuple(values[name] for name in order) if positional else values)
-    row = returned[0] if returned else None
-    if row is None:
+    returned = driver_execute(conn, _replace_current_sql(conn.dialect), values)
+    if not returned:
         raise StaleVersion(f"{write.res_type}/{write.res_id} changed since version {write.expected_version}")
-    return row[0]
+    return returned[0][0]
 
 
 def _bounded_columns() -> dict[str, list[tuple[str, int]]]:
@@ -265,11 +272,9 @@ def _clip(values: dict[str, Any], bounded: list[tuple[str, int]]) -> dict[str, A
 
 
 @cache
-def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[str, tuple[str, ...], bool]:
-    """INSERT of ``columns`` into ``table`` compiled once per dialect: its SQL, column order, positional?"""
-    compiled = insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect)
-    order = tuple(compiled.positiontup) if compiled.positional else columns
-    return str(compiled), order, bool(compiled.positional)
+def _insert_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> RawSql:
+    """INSERT of ``columns`` into ``table``, compiled once per dialect."""
+    return RawSql.of(insert(table).values({name: bindparam(name) for name in columns}), dialect)
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -280,9 +285,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """
     if not rows:
         return
-    sql, order, positional = _insert_sql(conn.dialect, table, tuple(rows[0]))
-    driver_execute(conn, sql, [tuple(row[name] for name in order) for row in rows] if positional else rows,
-                   many=True)
+    driver_execute(conn, _insert_sql(conn.dialect, table, tuple(rows[0])), rows)
 
 
 def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTuple]]]) -> None:
@@ -303,34 +306,30 @@ def insert_index(conn: Connection, resources: list[tuple[int, str, list[NamedTup
 
 
 @cache
-def _index_delete_sql(dialect: Dialect) -> tuple[dict[str, str], bool]:
-    """One DELETE per index table taking the res_pk, compiled once per dialect; positional?"""
-    compiled = {kind: delete(table).where(table.c.res_pk == bindparam("pk")).compile(dialect=dialect)
-                for kind, table in INDEX_TABLES.items()}
-    return {kind: str(c) for kind, c in compiled.items()}, bool(compiled["token"].positional)
+def _index_delete_sql(dialect: Dialect) -> tuple[RawSql, ...]:
+    """One DELETE per index table taking the res_pk, compiled once per dialect."""
+    return tuple(RawSql.of(delete(table).where(table.c.res_pk == bindparam("pk")), dialect)
+                 for table in INDEX_TABLES.values())
 
 
 def delete_index(conn: Connection, pks: list[int]) -> None:
     """Drop every index row of these resources, table by table (raw DB-API, like ``insert_index``)."""
     if not pks:
         return
-    statements, positional = _index_delete_sql(conn.dialect)
-    params = [(pk,) for pk in pks] if positional else [{"pk": pk} for pk in pks]
-    for statement in statements.values():
-        driver_execute(conn, statement, params, many=True)
+    values = [{"pk": pk} for pk in pks]
+    for statement in _index_delete_sql(conn.dialect):
+        driver_execute(conn, statement, values)
 
 
 @cache
-def _row_delete_sql(dialect: Dialect, kind: str) -> tuple[str, tuple[str, ...], bool]:
+def _row_delete_sql(dialect: Dialect, kind: str) -> RawSql:
     """``DELETE`` of one index row of ``kind`` matched on every column (NULL matching NULL)."""
     table = INDEX_TABLES[kind]
     values = _ENTRY_TYPES[kind]._fields[1:]  # after param
     # Plain equality on the key columns, so that PostgreSQL, too, finds the rows through the res_pk index.
-    statement = delete(table).where(table.c.res_pk == bindparam("res_pk"), table.c.param == bindparam("param"),
-                                    *(table.c[name].is_not_distinct_from(bindparam(name)) for name in values))
-    names = ("res_pk", "param", *values)
-    compiled = statement.compile(dialect=dialect)
-    return str(compiled), tuple(compiled.positiontup) if compiled.positional else names, bool(compiled.positional)
+    return RawSql.of(delete(table).where(
+        table.c.res_pk == bindparam("res_pk"), table.c.param == bindparam("param"),
+        *(table.c[name].is_not_distinct_from(bindparam(name)) for name in values)), dialect)
 
 
 _ENTRY_TYPES = {kind: entry for entry, kind in ENTRY_KINDS.items()}
@@ -349,6 +348,4 @@ def delete_index_rows(conn: Connection, resources: list[tuple[int, list[NamedTup
             kind = ENTRY_KINDS[type(row)]
             by_kind[kind].append({**_clip(row._asdict(), BOUNDED_COLUMNS[kind]), "res_pk": pk})
     for kind, values in by_kind.items():
-        sql, order, positional = _row_delete_sql(conn.dialect, kind)
-        driver_execute(conn, sql, [tuple(v[name] for name in order) for v in values] if positional else values,
-                       many=True)
+        driver_execute(conn, _row_delete_sql(conn.dialect, kind), values)
