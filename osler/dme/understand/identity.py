@@ -37,6 +37,7 @@ _NARRATIVE_PATIENT = re.compile(rf"(?i:\b(?:re:?[ ]+{_PATIENT_WORD}|regarding(?:
 _HINT_ONLY = re.compile(r"[ ]*(?:\([^)\n]*\)?)?[\W_]*$", re.MULTILINE)
 _FAMILY_ALONE = re.compile(r"^[ ]*([A-Z][A-Za-z'\-]+),[\W_]*$", re.MULTILINE)  # "McAllister, ." on a line of its own
 _GIVEN_FIRST = re.compile(r"[ ]*([A-Z][A-Za-z'\-]+)\b")
+_NEXT_LINE_WITH_WORDS = re.compile(r"\n[ ]*(?=\S)")
 _BIRTH_LABELS = phrases("date of birth", "birth date", "birthdate", "dob", "d.o.b", "born on", "born", "birth dt",
                         r"(?:[d0][.:]?[ ]?[o0][.:]?[ ]?b\.?)",  # "D.0.B.", "0.0.B.", "D:0.B.": OCR's zeros and colons
                         r"(?:bom(?:[ ]+on)?)")  # "born" with its rn read as an m
@@ -145,7 +146,7 @@ def _line_end(text: str, position: int) -> int:
 
 def _skip_blank_lines(text: str, line_end: int) -> int:
     """Where the first line with words on it after the line ending at ``line_end`` starts."""
-    following = re.compile(r"\n[ ]*(?=\S)").search(text, line_end)
+    following = _NEXT_LINE_WITH_WORDS.search(text, line_end)
     return following.end() if following else len(text)
 
 
