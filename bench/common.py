@@ -453,10 +453,7 @@ class KeepAliveClient:
         self._headers = {"Content-Type": "application/json", **(headers or {})}
 
     def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Answer:
-        return self._request("POST", path, orjson.dumps(body), headers)
-
-    def _request(self, method: str, path: str, payload: bytes | None, headers: dict[str, str] | None) -> Answer:
-        self._connection.request(method, path, body=payload, headers={**self._headers, **(headers or {})})
+        self._connection.request("POST", path, body=orjson.dumps(body), headers={**self._headers, **(headers or {})})
         response = self._connection.getresponse()
         return Answer(response.status, response.getheader("content-type", ""), response.read())
 
