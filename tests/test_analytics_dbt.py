@@ -165,6 +165,16 @@ def test_etl_builds_every_reporting_table_and_follows_changes(tmp_path: Path) ->
     assert table(layout, "select PAT_ID, PAT_LAST_NAME from reporting.PATIENT order by PAT_ID") == [
         ("ghost", None), ("pat0", "Doe0"), ("pat1", "Roe")]
     assert count(layout, "ORDER_MED") == 2 and count(layout, "ORDER_RESULTS") == 1 and count(layout, "PAT_ENC") == 3
+    # A night that touches one provider only: the staging model that reads practitioners and what is
+    # downstream of it are built and tested, the other types' staging models are not run at all.
+    doctor = chronicle.read("Practitioner", "doc").resource
+    chronicle.update("Practitioner", "doc", {**doctor, "name": [{"family": "Osler", "given": ["Bill"]}]})
+    built: list[str] = []
+    report = run_etl(chronicle, layout, on_node=lambda node, status: built.append(node))
+    assert report.transform is not None and report.transform.ok, report.transform
+    assert {"stg_fhir__practitioner", "CLARITY_SER", "ProviderDim", "provider"} <= set(built)
+    assert not {"stg_fhir__patient", "stg_fhir__observation", "stg_fhir__encounter"} & set(built)
+    assert table(layout, "select PROV_NAME from reporting.CLARITY_SER") == [("OSLER, BILL",)]
     incremental = every_table(layout)
     # Nothing new: neither the extract nor the warehouse is touched.
     assert run_etl(chronicle, layout).transform is None

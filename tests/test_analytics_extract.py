@@ -17,6 +17,7 @@ from osler.analytics.layout import AnalyticsLayout
 from osler.analytics.parts import PARQUET_SCHEMA, ParquetPart
 from osler.analytics.transform import TransformReport
 from osler.analytics.watermark import read_watermark
+from osler.chronicle.export import ExportBatch
 from osler.chronicle.store import Chronicle
 
 
@@ -100,10 +101,10 @@ def test_a_failure_mid_run_leaves_the_extract_and_its_watermark(chronicle: Chron
     chronicle.update("Patient", "p1", patient("p1", "Later"))
     written = ParquetPart.write
 
-    def fail_on_patients(self: ParquetPart, batch: list, seqs: dict) -> int:
-        if batch and batch[0].res_type == "Patient":  # Observation's part is already written by then
+    def fail_on_patients(self: ParquetPart, batch: ExportBatch) -> int:
+        if batch.res_type == "Patient":  # whether or not Observation's part was written by then
             raise OSError("disk full")
-        return written(self, batch, seqs)
+        return written(self, batch)
 
     monkeypatch.setattr(ParquetPart, "write", fail_on_patients)
     with pytest.raises(OSError, match="disk full"):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
 
 from osler.analytics.layout import AnalyticsLayout
 from osler.analytics.quality.checks import DATA as CHECK_DATA
+from osler.analytics.transform import run_tests
 
 OMOP_TABLES = ["person", "observation_period", "visit_occurrence", "condition_occurrence", "drug_exposure",
                "measurement", "procedure_occurrence", "observation", "device_exposure", "death", "location",
@@ -130,3 +132,23 @@ def test_synthea_population_fills_the_required_fields(synthea_omop_warehouse: An
                          "from omop.person group by all order by 1") == [
         (0, "2135-2", 38003564, 16), (8515, "2028-9", 38003564, 4), (8516, "2054-5", 38003564, 9),
         (8527, "2106-3", 38003564, 69), (8657, "1002-5", 38003564, 2)]
+
+
+def test_conformance_tests_name_each_broken_rule(omop_warehouse: AnalyticsLayout, tmp_path: Path) -> None:
+    """The one-query table tests catch what the per-column tests did: a duplicate key, a required field left
+    null and a foreign key to no row each come back as a failed check, and an untouched table passes."""
+    layout = AnalyticsLayout(tmp_path / "analytics")
+    shutil.copytree(omop_warehouse.root, layout.root)
+    with duckdb.connect(str(layout.warehouse)) as connection:
+        connection.execute("insert into omop.person select * from omop.person limit 1")  # a duplicate key
+        connection.execute("update omop.person set gender_concept_id = null "
+                           "where person_id = (select max(person_id) from omop.person)")
+        connection.execute("update omop.person set location_id = -1 "
+                           "where person_id = (select min(person_id) from omop.person)")
+        connection.execute("update reporting.PATIENT set PAT_ID = null "
+                           "where PAT_ID = (select min(PAT_ID) from reporting.PATIENT)")
+    report = run_tests(layout, select=["person", "death", "PATIENT"])
+    failed = dict(failure.split(": ", 1) for failure in report.failures)
+    assert failed["person_conforms_to_cdm"] == "fail: Got 3 results, configured to fail if != 0"  # one per rule
+    assert failed["primary_key_PATIENT_PAT_ID"].startswith("fail: Got 1 result")
+    assert "death_conforms_to_cdm" not in failed and report.tests_passed >= 1  # an untouched table passes

@@ -1,8 +1,8 @@
 """The extract: the Chronicle's change feed since the watermark → part files per resource type.
 
-Epic counterpart: the nightly Chronicles → Clarity extract. Each run reads the change feed from the
-watermark up to the newest sequence number seen when it starts, reads the current version of every
-resource it names in bulk, and writes one part per resource type (``<Type>/part-<from>-<to>.<ext>``).
+Epic counterpart: the nightly Chronicles → Clarity extract. Each run takes the current version of every
+resource with a change between the watermark and the newest sequence number seen when it starts, in bulk
+(``osler.chronicle.export``), and writes one part per resource type (``<Type>/part-<from>-<to>.<ext>``).
 Parts are written into a hidden run directory first and moved into place only once all are complete;
 the watermark is written last. So a run with nothing new writes nothing, and a failed run leaves the
 extract and its watermark as they were. ``full`` extracts everything and replaces the whole extract.
@@ -13,22 +13,23 @@ from __future__ import annotations
 
 import fcntl
 import shutil
-from collections import defaultdict
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from osler.analytics.layout import EXTRACT_FORMATS, AnalyticsLayout
-from osler.analytics.parts import open_part
+from osler.analytics.parts import PartWriter, open_part
 from osler.analytics.watermark import Watermark, read_watermark, write_watermark
+from osler.chronicle.export import ExportBatch, count_changes, export_changed
 from osler.chronicle.records import Actor
 from osler.chronicle.store import Chronicle
 from osler.fhir.instants import format_instant, now_us
 
 EXTRACTOR = Actor("osler-etl", "analytics extract")
-FEED_PAGE = 5000
-READ_BATCH = 2000
+WRITES_AHEAD = 2  # batches read but not yet written
 
 
 class ExtractBusy(Exception):
@@ -45,22 +46,6 @@ class ExtractReport:
     @property
     def total(self) -> int:
         return sum(self.resources.values())
-
-
-def changed_resources(chronicle: Chronicle, since: int, upto: int) -> dict[str, dict[str, int]]:
-    """Resource type → id → the newest sequence number of its changes in (since, upto]."""
-    changed: dict[str, dict[str, int]] = defaultdict(dict)
-    seq = since
-    while seq < upto:
-        page = chronicle.changes_since(seq, FEED_PAGE)
-        if not page:
-            break
-        for change in page:
-            if change.seq > upto:
-                return changed
-            changed[change.res_type][change.res_id] = change.seq
-        seq = page[-1].seq
-    return changed
 
 
 def extract(chronicle: Chronicle, layout: AnalyticsLayout, *, full: bool = False, output_format: str = "parquet",
@@ -96,25 +81,10 @@ def _extract(chronicle: Chronicle, target: Path, watermark_file: Path, full: boo
     if upto <= since and not full:
         return report
     report.run = f"{since + 1:012d}-{upto:012d}"
-    changed = changed_resources(chronicle, since, upto)
-    total = sum(len(ids) for ids in changed.values())
     incoming = target.parent / f".{target.name}-incoming-{report.run}"
     shutil.rmtree(incoming, ignore_errors=True)  # the leftovers of an interrupted run of the same range
     try:
-        done = 0
-        for res_type in sorted(changed):
-            seqs = changed[res_type]
-            writer = open_part(incoming / res_type, report.run, output_format)
-            try:
-                ids = sorted(seqs)
-                for start in range(0, len(ids), READ_BATCH):
-                    batch = chronicle.read_current_many(res_type, ids[start:start + READ_BATCH], actor=EXTRACTOR)
-                    report.resources[res_type] = report.resources.get(res_type, 0) + writer.write(batch, seqs)
-                    done += len(batch)
-                    if on_progress is not None:
-                        on_progress(res_type, done, total)
-            finally:
-                writer.close()
+        _write_parts(chronicle, since, upto, incoming, report, output_format, on_progress)
         finished = Watermark(seq=upto, run=report.run, finished_at=format_instant(now_us()))
         if full:
             _replace_extract(incoming, target, watermark_file, finished)
@@ -125,6 +95,53 @@ def _extract(chronicle: Chronicle, target: Path, watermark_file: Path, full: boo
         shutil.rmtree(incoming, ignore_errors=True)
     report.upto = upto
     return report
+
+
+def _write_parts(chronicle: Chronicle, since: int, upto: int, incoming: Path, report: ExtractReport,
+                 output_format: str, on_progress: Callable[[str, int, int], None] | None) -> None:
+    """One part per resource type under ``incoming``, from the bulk export of the changes in (since, upto].
+
+    Encoding and compressing runs in a second thread while the next batch is read: both release the GIL
+    for most of their work, so the two overlap (measured on 317,810 resources: 6.0 s → 4.x s).
+    """
+    total = count_changes(chronicle, since, upto)  # an upper bound: a resource changed twice is one row
+    done = 0
+    writers: dict[str, PartWriter] = {}
+
+    def write(batch: ExportBatch) -> None:
+        nonlocal done
+        writer = writers.get(batch.res_type)
+        if writer is None:
+            writer = writers[batch.res_type] = open_part(incoming / batch.res_type, report.run, output_format)
+        report.resources[batch.res_type] = report.resources.get(batch.res_type, 0) + writer.write(batch)
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(batch.res_type, done, max(total, done))
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="osler-extract-writer") as writing:
+            pending: deque[Future[None]] = deque()
+            for batch in export_changed(chronicle, since, upto, actor=EXTRACTOR):
+                pending.append(writing.submit(write, batch))
+                while len(pending) > WRITES_AHEAD:  # bounded: memory stays a few batches, and errors surface
+                    pending.popleft().result()
+            while pending:
+                pending.popleft().result()
+    finally:
+        for writer in writers.values():
+            writer.close()
+    if on_progress is not None:
+        on_progress("", done, done)
+
+
+def types_changed_since(target: Path, seq: int) -> set[str]:
+    """The resource types of ``target`` (an extract directory) with a part holding changes after ``seq``."""
+    changed = set()
+    for part in target.glob("*/part-*"):
+        upto = part.name.split(".")[0].rsplit("-", 1)[-1]  # part-<from>-<to>.<ext>
+        if upto.isdigit() and int(upto) > seq:
+            changed.add(part.parent.name)
+    return changed
 
 
 def _publish_parts(incoming: Path, target: Path) -> None:

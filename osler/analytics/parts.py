@@ -14,7 +14,7 @@ from typing import IO, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from osler.chronicle.records import Stored
+from osler.chronicle.export import ExportBatch
 
 PARQUET_SCHEMA = pa.schema([
     pa.field("res_id", pa.string(), nullable=False),
@@ -27,8 +27,8 @@ PARQUET_SCHEMA = pa.schema([
 
 
 class PartWriter(Protocol):
-    def write(self, batch: list[Stored], seqs: dict[str, int]) -> int:
-        """Append a batch (with each resource's change-feed sequence number); how many rows were written."""
+    def write(self, batch: ExportBatch) -> int:
+        """Append a batch; how many rows were written."""
 
     def close(self) -> None: ...
 
@@ -37,15 +37,13 @@ class ParquetPart:
     def __init__(self, path: Path) -> None:
         self._writer = pq.ParquetWriter(path, PARQUET_SCHEMA, compression="zstd")
 
-    def write(self, batch: list[Stored], seqs: dict[str, int]) -> int:
-        table = pa.Table.from_pydict({
-            "res_id": [s.res_id for s in batch],
-            "version": [s.version for s in batch],
-            "last_updated": [s.last_updated for s in batch],
-            "deleted": [s.deleted for s in batch],
-            "seq": [seqs[s.res_id] for s in batch],
-            "resource": [None if s.deleted else s.content for s in batch],
-        }, schema=PARQUET_SCHEMA)
+    def write(self, batch: ExportBatch) -> int:
+        table = pa.Table.from_arrays([
+            pa.array(batch.res_ids, pa.string()), pa.array(batch.versions, pa.int32()),
+            pa.array(batch.last_updated, pa.int64()).cast(PARQUET_SCHEMA.field("last_updated").type),
+            pa.array(batch.deleted, pa.bool_()), pa.array(batch.seqs, pa.int64()),
+            pa.array(batch.contents, pa.string()),
+        ], schema=PARQUET_SCHEMA)
         self._writer.write_table(table)
         return len(batch)
 
@@ -57,8 +55,8 @@ class NdjsonPart:
     def __init__(self, path: Path) -> None:
         self._file: IO[str] = path.open("w", encoding="utf-8")
 
-    def write(self, batch: list[Stored], seqs: dict[str, int]) -> int:
-        lines = [s.content for s in batch if not s.deleted and s.content]
+    def write(self, batch: ExportBatch) -> int:
+        lines = [content for content in batch.contents if content]
         for line in lines:
             self._file.write(line)
             self._file.write("\n")

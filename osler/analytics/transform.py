@@ -11,7 +11,7 @@ and the rows of the ``rejects`` table (what could not be mapped).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,15 +61,17 @@ def _environment(values: dict[str, str]) -> Any:
 
 
 def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system, full_refresh: bool = False,
+          changed_types: Collection[str] | None = None,
           on_node: Callable[[str, str], None] | None = None) -> TransformReport:
     """``dbt build`` the models and their tests over ``layout``'s Parquet extract into its warehouse.
 
     ``mrn_system`` is the identifier system of the MRNs (``Settings.mrn_system``) that PATIENT.PAT_MRN_ID shows.
     ``full_refresh`` rebuilds every table (else staging re-reads only what changed since it was built).
+    ``changed_types``: the resource types with new parts since the last build, when known; only the staging
+    models that read them (tagged ``fhir_<Type>``) and what is downstream of those are built and tested —
+    the rest read nothing new (dbt's "build what is fresher" pattern). None or empty builds everything.
     ``on_node(name, status)`` is called as each model or test finishes, for a progress display.
     """
-    from dbt.cli.main import dbtRunner
-
     layout.dbt_target.mkdir(parents=True, exist_ok=True)
     layout.dbt_logs.mkdir(parents=True, exist_ok=True)
     on_postgres = postgres.PostgresWarehouse.from_environment()
@@ -77,20 +79,42 @@ def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system, ful
         _ensure_vocabulary(layout)
     else:
         _prepare_postgres(layout, on_postgres, full_refresh)
+    # The results come back in-process: no run_results.json/manifest.json to write (~2 s of every run).
+    arguments = [*dbt_arguments("build", layout, mrn_system), "--no-write-json"]
+    if full_refresh:
+        arguments.append("--full-refresh")
+    elif changed_types:
+        arguments += ["--select", *(f"tag:fhir_{res_type}+" for res_type in sorted(changed_types))]
+    report = _invoke(arguments, layout, on_postgres is None, on_node)
+    if report.models_built:
+        report.rejects = count_rejects(layout) if on_postgres is None else postgres.count_rejects(on_postgres)
+    return report
+
+
+def run_tests(layout: AnalyticsLayout, *, select: list[str] | None = None,
+              mrn_system: str = Settings.mrn_system) -> TransformReport:
+    """``dbt test`` over the warehouse as it stands (only the tests of the ``select`` models if given)."""
+    arguments = [*dbt_arguments("test", layout, mrn_system), "--no-write-json",
+                 *(["--select", *select] if select else [])]
+    return _invoke(arguments, layout, postgres.PostgresWarehouse.from_environment() is None, None)
+
+
+def _invoke(arguments: list[str], layout: AnalyticsLayout, on_duckdb: bool,
+            on_node: Callable[[str, str], None] | None) -> TransformReport:
+    """Run dbt in-process and count what it built, passed and failed."""
+    from dbt.cli.main import dbtRunner
+
     report = TransformReport()
 
     def listen(event: Any) -> None:
         if on_node is not None and event.info.name in ("LogModelResult", "LogTestResult"):
             on_node(event.data.node_info.node_name, event.data.status)
 
-    # The results come back in-process: no run_results.json/manifest.json to write (~2 s of every run).
-    arguments = [*dbt_arguments("build", layout, mrn_system), "--no-write-json",
-                 *(["--full-refresh"] if full_refresh else [])]
     with _environment({**DBT_ENVIRONMENT, "OSLER_ANALYTICS_DUCKDB": str(layout.warehouse)}):
         try:
             outcome = dbtRunner(callbacks=[listen]).invoke(arguments)
         finally:
-            if on_postgres is None:
+            if on_duckdb:
                 _release_warehouse()
     if outcome.exception is not None:
         raise TransformFailed(f"dbt could not run: {outcome.exception}")
@@ -104,8 +128,6 @@ def build(layout: AnalyticsLayout, *, mrn_system: str = Settings.mrn_system, ful
             report.tests_warned += 1
         elif status in ("error", "fail", "skipped"):
             report.failures.append(f"{result.node.name}: {status}{': ' + result.message if result.message else ''}")
-    if report.models_built:
-        report.rejects = count_rejects(layout) if on_postgres is None else postgres.count_rejects(on_postgres)
     return report
 
 

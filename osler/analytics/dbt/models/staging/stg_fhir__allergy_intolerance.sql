@@ -1,5 +1,5 @@
 -- AllergyIntolerance, flattened.
-{{ config(unique_key='allergy_id', pre_hook="{{ forget_changed('AllergyIntolerance', 'allergy_id') }}") }}
+{{ config(tags=['fhir_AllergyIntolerance', 'fhir_Patient'], unique_key='allergy_id', pre_hook="{{ forget_changed('AllergyIntolerance', 'allergy_id') }}") }}
 {% call fhir_source('AllergyIntolerance', ('allergy_id', 'patient_id')) %}
 select
     res_id as allergy_id,

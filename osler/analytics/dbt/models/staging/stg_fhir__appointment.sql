@@ -1,5 +1,5 @@
 -- Appointment, flattened: its patient, provider and place among the participants.
-{{ config(unique_key='appointment_id', pre_hook="{{ forget_changed('Appointment', 'appointment_id') }}") }}
+{{ config(tags=['fhir_Appointment', 'fhir_Patient'], unique_key='appointment_id', pre_hook="{{ forget_changed('Appointment', 'appointment_id') }}") }}
 {% call fhir_source('Appointment', ('appointment_id', 'patient_id')) %}
 select
     *,

@@ -1,5 +1,5 @@
 -- Claim (what was billed for a visit), flattened: header totals and the encounter of its first item.
-{{ config(unique_key='claim_id', pre_hook="{{ forget_changed('Claim', 'claim_id') }}") }}
+{{ config(tags=['fhir_Claim'], unique_key='claim_id', pre_hook="{{ forget_changed('Claim', 'claim_id') }}") }}
 {% call fhir_source('Claim') %}
 select
     res_id as claim_id,

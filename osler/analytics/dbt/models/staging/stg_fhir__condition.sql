@@ -1,5 +1,5 @@
 -- Condition (problems and encounter diagnoses), flattened.
-{{ config(unique_key='condition_id', pre_hook="{{ forget_changed('Condition', 'condition_id') }}") }}
+{{ config(tags=['fhir_Condition', 'fhir_Patient'], unique_key='condition_id', pre_hook="{{ forget_changed('Condition', 'condition_id') }}") }}
 {% call fhir_source('Condition', ('condition_id', 'patient_id')) %}
 select
     res_id as condition_id,

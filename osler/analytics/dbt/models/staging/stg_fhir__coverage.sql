@@ -1,5 +1,5 @@
 -- Coverage (insurance on file), flattened.
-{{ config(unique_key='coverage_id', pre_hook="{{ forget_changed('Coverage', 'coverage_id') }}") }}
+{{ config(tags=['fhir_Coverage', 'fhir_Patient'], unique_key='coverage_id', pre_hook="{{ forget_changed('Coverage', 'coverage_id') }}") }}
 {% call fhir_source('Coverage', ('coverage_id', 'patient_id')) %}
 select
     res_id as coverage_id,

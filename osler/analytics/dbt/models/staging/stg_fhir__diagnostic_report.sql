@@ -1,5 +1,5 @@
 -- DiagnosticReport (a resulted order), flattened; its results stay a list of Observation ids.
-{{ config(unique_key='diagnostic_report_id', pre_hook="{{ forget_changed('DiagnosticReport', 'diagnostic_report_id') }}") }}
+{{ config(tags=['fhir_DiagnosticReport', 'fhir_Patient'], unique_key='diagnostic_report_id', pre_hook="{{ forget_changed('DiagnosticReport', 'diagnostic_report_id') }}") }}
 {% call fhir_source('DiagnosticReport', ('diagnostic_report_id', 'patient_id')) %}
 select
     res_id as diagnostic_report_id,

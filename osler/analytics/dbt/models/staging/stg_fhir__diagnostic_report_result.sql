@@ -1,5 +1,5 @@
 -- The results of a DiagnosticReport, in the report's order: the Observation each names, one row each.
-{{ config(unique_key='diagnostic_report_id', pre_hook="{{ forget_changed('DiagnosticReport', 'diagnostic_report_id') }}") }}
+{{ config(tags=['fhir_DiagnosticReport'], unique_key='diagnostic_report_id', pre_hook="{{ forget_changed('DiagnosticReport', 'diagnostic_report_id') }}") }}
 {% call fhir_source('DiagnosticReport') %}
 select
     source.res_id as diagnostic_report_id,

@@ -1,7 +1,7 @@
 -- Encounter, flattened, with the visit's clock as check-in keeps it (osler/apps/checkin/tracking.py):
 -- arrival = statusHistory[arrived].period.start, roomed = first location period start,
 -- seen = first participant period start, checked out = period.end once finished.
-{{ config(unique_key='encounter_id', pre_hook="{{ forget_changed('Encounter', 'encounter_id') }}") }}
+{{ config(tags=['fhir_Encounter', 'fhir_Patient'], unique_key='encounter_id', pre_hook="{{ forget_changed('Encounter', 'encounter_id') }}") }}
 {% call fhir_source('Encounter', ('encounter_id', 'patient_id')) %}
 select
     res_id as encounter_id,

@@ -1,5 +1,5 @@
 -- An Encounter's diagnosis list: each Condition it names, with its rank (1 is primary) and use.
-{{ config(unique_key='encounter_id', pre_hook="{{ forget_changed('Encounter', 'encounter_id') }}") }}
+{{ config(tags=['fhir_Encounter'], unique_key='encounter_id', pre_hook="{{ forget_changed('Encounter', 'encounter_id') }}") }}
 {% call fhir_source('Encounter') %}
 select
     source.res_id as encounter_id,

@@ -1,5 +1,5 @@
 -- ExplanationOfBenefit (the payer's adjudication of a claim), flattened: what was claimed and paid.
-{{ config(unique_key='explanation_of_benefit_id', pre_hook="{{ forget_changed('ExplanationOfBenefit', 'explanation_of_benefit_id') }}") }}
+{{ config(tags=['fhir_ExplanationOfBenefit'], unique_key='explanation_of_benefit_id', pre_hook="{{ forget_changed('ExplanationOfBenefit', 'explanation_of_benefit_id') }}") }}
 {% call fhir_source('ExplanationOfBenefit') %}
 select
     res_id as explanation_of_benefit_id,

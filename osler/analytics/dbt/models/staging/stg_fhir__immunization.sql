@@ -1,5 +1,5 @@
 -- Immunization, flattened.
-{{ config(unique_key='immunization_id', pre_hook="{{ forget_changed('Immunization', 'immunization_id') }}") }}
+{{ config(tags=['fhir_Immunization', 'fhir_Patient'], unique_key='immunization_id', pre_hook="{{ forget_changed('Immunization', 'immunization_id') }}") }}
 {% call fhir_source('Immunization', ('immunization_id', 'patient_id')) %}
 select
     res_id as immunization_id,

@@ -1,5 +1,5 @@
 -- Location: departments and, part of them, exam rooms (physicalType ro).
-{{ config(unique_key='location_id', pre_hook="{{ forget_changed('Location', 'location_id') }}") }}
+{{ config(tags=['fhir_Location'], unique_key='location_id', pre_hook="{{ forget_changed('Location', 'location_id') }}") }}
 {% call fhir_source('Location') %}
 select
     res_id as location_id,

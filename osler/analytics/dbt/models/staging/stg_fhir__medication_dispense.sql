@@ -1,5 +1,5 @@
 -- MedicationDispense (Willow): a fill of a prescription, prepared and handed over to the patient.
-{{ config(unique_key='medication_dispense_id', pre_hook="{{ forget_changed('MedicationDispense', 'medication_dispense_id') }}") }}
+{{ config(tags=['fhir_MedicationDispense'], unique_key='medication_dispense_id', pre_hook="{{ forget_changed('MedicationDispense', 'medication_dispense_id') }}") }}
 {% call fhir_source('MedicationDispense') %}
 select
     res_id as medication_dispense_id,

@@ -1,5 +1,5 @@
 -- MedicationRequest (prescriptions), flattened; the medication as a code (RxNorm) or a reference.
-{{ config(unique_key='medication_request_id', pre_hook="{{ forget_changed('MedicationRequest', 'medication_request_id') }}") }}
+{{ config(tags=['fhir_MedicationRequest', 'fhir_Patient'], unique_key='medication_request_id', pre_hook="{{ forget_changed('MedicationRequest', 'medication_request_id') }}") }}
 {% call fhir_source('MedicationRequest', ('medication_request_id', 'patient_id')) %}
 select
     res_id as medication_request_id,

@@ -1,5 +1,5 @@
 -- Observation (results and vitals), flattened; a value is numeric, coded or text.
-{{ config(unique_key='observation_id', pre_hook="{{ forget_changed('Observation', 'observation_id') }}") }}
+{{ config(tags=['fhir_Observation', 'fhir_Patient'], unique_key='observation_id', pre_hook="{{ forget_changed('Observation', 'observation_id') }}") }}
 {% call fhir_source('Observation', ('observation_id', 'patient_id')) %}
 select
     res_id as observation_id,

@@ -1,5 +1,5 @@
 -- The components of an Observation (a blood-pressure panel's systolic and diastolic), one row each.
-{{ config(unique_key='observation_id', pre_hook="{{ forget_changed('Observation', 'observation_id') }}") }}
+{{ config(tags=['fhir_Observation'], unique_key='observation_id', pre_hook="{{ forget_changed('Observation', 'observation_id') }}") }}
 {% call fhir_source('Observation') %}
 select
     source.res_id as observation_id,

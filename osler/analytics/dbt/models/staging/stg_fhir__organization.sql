@@ -1,5 +1,5 @@
 -- Organization (payers, practices, the clinic), flattened.
-{{ config(unique_key='organization_id', pre_hook="{{ forget_changed('Organization', 'organization_id') }}") }}
+{{ config(tags=['fhir_Organization'], unique_key='organization_id', pre_hook="{{ forget_changed('Organization', 'organization_id') }}") }}
 {% call fhir_source('Organization') %}
 select
     res_id as organization_id,

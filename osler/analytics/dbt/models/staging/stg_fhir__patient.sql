@@ -1,6 +1,6 @@
 -- Patient, flattened: demographics, US Core race and ethnicity, and the MRN (identifier typed MR, or Osler's own
 -- MRN system).
-{{ config(unique_key='patient_id', pre_hook="{{ forget_changed('Patient', 'patient_id') }}") }}
+{{ config(tags=['fhir_Patient'], unique_key='patient_id', pre_hook="{{ forget_changed('Patient', 'patient_id') }}") }}
 {% call fhir_source('Patient') %}
 select
     res_id as patient_id,

@@ -1,6 +1,6 @@
 -- Every extracted version of each patient (not deleted) with the attributes PatientDim tracks as type-2
 -- history: name, address, sex, marital status. The parts keep the version current at each run.
-{{ config(materialized='table') }}
+{{ config(tags=['fhir_Patient'], materialized='table') }}
 with source as (select * from {{ fhir_versions('Patient') }})
 select
     res_id as patient_id,

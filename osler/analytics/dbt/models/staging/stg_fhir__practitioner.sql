@@ -1,5 +1,5 @@
 -- Practitioner (providers), flattened; the NPI when there is one.
-{{ config(unique_key='practitioner_id', pre_hook="{{ forget_changed('Practitioner', 'practitioner_id') }}") }}
+{{ config(tags=['fhir_Practitioner'], unique_key='practitioner_id', pre_hook="{{ forget_changed('Practitioner', 'practitioner_id') }}") }}
 {% call fhir_source('Practitioner') %}
 select
     res_id as practitioner_id,

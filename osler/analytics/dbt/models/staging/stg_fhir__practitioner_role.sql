@@ -1,5 +1,5 @@
 -- PractitionerRole (a provider's specialty at a department), flattened.
-{{ config(unique_key='practitioner_role_id', pre_hook="{{ forget_changed('PractitionerRole', 'practitioner_role_id') }}") }}
+{{ config(tags=['fhir_PractitionerRole'], unique_key='practitioner_role_id', pre_hook="{{ forget_changed('PractitionerRole', 'practitioner_role_id') }}") }}
 {% call fhir_source('PractitionerRole') %}
 select
     res_id as practitioner_role_id,

@@ -1,5 +1,5 @@
 -- Procedure (performed procedures), flattened.
-{{ config(unique_key='procedure_id', pre_hook="{{ forget_changed('Procedure', 'procedure_id') }}") }}
+{{ config(tags=['fhir_Procedure', 'fhir_Patient'], unique_key='procedure_id', pre_hook="{{ forget_changed('Procedure', 'procedure_id') }}") }}
 {% call fhir_source('Procedure', ('procedure_id', 'patient_id')) %}
 select
     res_id as procedure_id,

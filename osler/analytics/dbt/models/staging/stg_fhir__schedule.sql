@@ -1,6 +1,6 @@
 -- Schedule (Cadence): whose time it plans — a provider's (its Practitioner and PractitionerRole), a room's
 -- or a device's (the schedule-kind tag) — and the department tag.
-{{ config(unique_key='schedule_id', pre_hook="{{ forget_changed('Schedule', 'schedule_id') }}") }}
+{{ config(tags=['fhir_Schedule'], unique_key='schedule_id', pre_hook="{{ forget_changed('Schedule', 'schedule_id') }}") }}
 {% call fhir_source('Schedule') %}
 select
     res_id as schedule_id,

@@ -1,5 +1,5 @@
 -- ServiceRequest (lab and procedure orders), flattened.
-{{ config(unique_key='service_request_id', pre_hook="{{ forget_changed('ServiceRequest', 'service_request_id') }}") }}
+{{ config(tags=['fhir_ServiceRequest', 'fhir_Patient'], unique_key='service_request_id', pre_hook="{{ forget_changed('ServiceRequest', 'service_request_id') }}") }}
 {% call fhir_source('ServiceRequest', ('service_request_id', 'patient_id')) %}
 select
     res_id as service_request_id,

@@ -1,5 +1,5 @@
 -- Slot (Cadence): a bookable piece of a schedule — free, busy (booked), busy-unavailable (blocked), …
-{{ config(unique_key='slot_id', pre_hook="{{ forget_changed('Slot', 'slot_id') }}") }}
+{{ config(tags=['fhir_Slot'], unique_key='slot_id', pre_hook="{{ forget_changed('Slot', 'slot_id') }}") }}
 {% call fhir_source('Slot') %}
 select
     res_id as slot_id,

@@ -1,5 +1,5 @@
 -- Task: work items (in-basket tasks, waitlist offers) — who it is for, its code, when asked and last changed.
-{{ config(unique_key='task_id', pre_hook="{{ forget_changed('Task', 'task_id') }}") }}
+{{ config(tags=['fhir_Task'], unique_key='task_id', pre_hook="{{ forget_changed('Task', 'task_id') }}") }}
 {% call fhir_source('Task') %}
 select
     res_id as task_id,
