@@ -28,6 +28,19 @@
      where res_type = '{{ resource_type }}'{% if since is not none %} and seq > {{ since }}{% endif %})
 {%- endmacro %}
 
+{# How many parts `fhir_parts` reads: on PostgreSQL the extract is one table, where a resource may repeat. #}
+{% macro fhir_parts_count(resource_type, since) -%}
+    {{ return(adapter.dispatch('fhir_parts_count')(resource_type, since)) }}
+{%- endmacro %}
+
+{% macro default__fhir_parts_count(resource_type, since) -%}
+    {{ return(fhir_part_files(resource_type, since) | length) }}
+{%- endmacro %}
+
+{% macro postgres__fhir_parts_count(resource_type, since) -%}
+    {{ return(2) }}
+{%- endmacro %}
+
 {# The part files of a type (DuckDB), those holding changes after `since` only when it is given: a part is
    named part-<first seq>-<last seq>.parquet. Empty at parse time. #}
 {% macro fhir_part_files(resource_type, since) -%}
@@ -51,11 +64,18 @@
 {% macro fhir_current(resource_type, recheck=none) -%}
     {%- set since = last_extract_seq() -%}
     {%- set rechecking = since is not none and recheck is not none and patients_came_or_went(since) -%}
+    {%- set read_since = none if rechecking else since -%}
     (
         select res_id, version, last_updated, seq as extract_seq, resource
         from (
+            {#- One part holds each resource once (an extract run writes a row per resource): no ranking to do,
+                and ranking carries every resource's JSON through a sort (1.3 s of 6.5 on 2 million). #}
+            {%- if fhir_parts_count(resource_type, read_since) <= 1 %}
+            select *, 1 as recency
+            {%- else %}
             select *, row_number() over (partition by res_id order by version desc, seq desc) as recency
-            from {{ fhir_parts(resource_type, none if rechecking else since) }} as parts
+            {%- endif %}
+            from {{ fhir_parts(resource_type, read_since) }} as parts
             {%- if rechecking %}
             where res_id in (select res_id from {{ fhir_parts(resource_type, since) }} as changed)
                or res_id in (select {{ recheck[0] }} from {{ this }}
@@ -124,8 +144,16 @@ with source as (select * from {{ fhir_current(resource_type, recheck) }} as curr
     {{ return(adapter.dispatch('reference_id')(reference_sql, target_type)) }}
 {%- endmacro %}
 
+{# The common 'Type/id' without a regular expression: matching one per reference was a third of a staging
+   model's time (measured: Observation on 2 million resources, 6.5 s → 4.1 s); a full URL still takes it. #}
 {% macro default__reference_id(reference_sql, target_type) -%}
-    nullif(regexp_extract({{ reference_sql }}, '(^|/){{ target_type }}/([^/]+)$', 2), '')
+    {%- set prefix = target_type ~ '/' -%}
+    case
+        when starts_with({{ reference_sql }}, '{{ prefix }}') and not contains(substr({{ reference_sql }}, {{ prefix | length + 1 }}), '/')
+            then nullif(substr({{ reference_sql }}, {{ prefix | length + 1 }}), '')
+        when contains({{ reference_sql }}, '/{{ prefix }}')
+            then nullif(regexp_extract({{ reference_sql }}, '(^|/){{ target_type }}/([^/]+)$', 2), '')
+    end
 {%- endmacro %}
 
 {% macro postgres__reference_id(reference_sql, target_type) -%}
@@ -176,8 +204,13 @@ with source as (select * from {{ fhir_current(resource_type, recheck) }} as curr
     {{ return(adapter.dispatch('fhir_elements')(path, alias)) }}
 {%- endmacro %}
 
+{# Only documents whose text has the array's top-level key are parsed for it: most resources have none of
+   the arrays listed this way (an Observation's components), and a substring test costs a fraction of a
+   parse. The Chronicle stores JSON as it serialized it, keys never escaped. #}
 {% macro default__fhir_elements(path, alias) -%}
-    unnest(json_extract(resource, '{{ path }}[*]')) with ordinality as {{ alias }}(entry, position)
+    {%- set key = path[2:].split('.')[0].split('[')[0] -%}
+    unnest(case when contains(resource, '"{{ key }}"') then json_extract(resource, '{{ path }}[*]') end)
+        with ordinality as {{ alias }}(entry, position)
 {%- endmacro %}
 
 {% macro postgres__fhir_elements(path, alias) -%}
