@@ -38,12 +38,10 @@ class ParquetPart:
         self._writer = pq.ParquetWriter(path, PARQUET_SCHEMA, compression="zstd")
 
     def write(self, batch: ExportBatch) -> int:
-        table = pa.Table.from_arrays([
-            pa.array(batch.res_ids, pa.string()), pa.array(batch.versions, pa.int32()),
-            pa.array(batch.last_updated, pa.int64()).cast(PARQUET_SCHEMA.field("last_updated").type),
-            pa.array(batch.deleted, pa.bool_()), pa.array(batch.seqs, pa.int64()),
-            pa.array(batch.contents, pa.string()),
-        ], schema=PARQUET_SCHEMA)
+        columns = batch.table
+        table = pa.table([columns["res_id"], columns["version"],
+                          columns["last_updated"].cast(PARQUET_SCHEMA.field("last_updated").type),
+                          columns["deleted"], columns["seq"], columns["content"]], schema=PARQUET_SCHEMA)
         self._writer.write_table(table)
         return len(batch)
 
@@ -56,7 +54,7 @@ class NdjsonPart:
         self._file: IO[str] = path.open("w", encoding="utf-8")
 
     def write(self, batch: ExportBatch) -> int:
-        lines = [content for content in batch.contents if content]
+        lines = [content for content in batch.table["content"].to_pylist() if content]
         for line in lines:
             self._file.write(line)
             self._file.write("\n")
