@@ -46,3 +46,29 @@ def test_a_glyph_read_into_a_title_word_is_repaired() -> None:
 
 def test_an_ordinary_word_with_a_glyph_stays_as_written() -> None:
     assert repair_title_words("Caf\u00e9 menu") == "Caf\u00e9 menu"
+
+
+def test_a_plain_oxygen_test_title_classifies_when_its_reading_is_garbled() -> None:
+    # the one reading under the title lost its "SpO2" to a glyph: the title alone must say what it is
+    test = ocr_document("Lakeview Clinic\n\nQualifying Oxygen Test\n\nField Value\nBeneficiary Name: Jo Doe\n"
+                        "Date Performed: 08 July 2025\nResults\n'S$pO2 at rest on r00m air: 91%\nPerformed by RT Ames")
+    assert classify(test)[0] is DocumentKind.OXYGEN_TEST
+
+
+def test_a_colon_read_into_a_heading_does_not_break_it() -> None:
+    note = ocr_document("Oak Hollow Physicians\n\nProgress: Note\n\nPatient Name: Rasmussen, Luis\n"
+                        "Patient presents for evaluation of suspected sleep apnea.\n"
+                        "Plan: Schedule diagnostic sleep study, then PAP if indicated.")
+    assert classify(note)[0] is DocumentKind.OFFICE_NOTE
+
+
+def test_a_title_word_whose_letters_ocr_read_as_punctuation_is_repaired() -> None:
+    assert repair_title_words("Encounter S:-.ary") == "Encounter Summary"
+    summary = ocr_document("Bayou Cardiopulmonary\n\nEncounter S:-.ary\n\nPatient: Wojcik, Wendell\n"
+                           "Encounter Date: 25-Jun-2025 / Attending: Otis McAllister, MD\nMEDICATIONS: furosemide\n")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
+
+
+def test_punctuated_ordinary_words_are_not_taken_for_title_words() -> None:
+    for text in ("e.g. this", "10:30 am", "well-known", "Dr. Smith: ok", "and/or", "Diag:nosis"):
+        assert repair_title_words(text) == text

@@ -633,3 +633,50 @@ def test_llm_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = document(LLM_DOC_TEXT, kind=DocumentKind.DME_ORDER)
     assert LlmSettings.from_env() is None
     assert extract_checked(doc).notes == []
+
+
+def test_a_speck_standing_apart_in_a_table_row_does_not_end_the_reading_s_clause() -> None:
+    walk = ocr_document("Exercise Oximetry\nDate Performed: 03 June 2025\nCondition , Oxygen Spo2\n"
+                        "At rest room air 92%\nDuring exercise room air . 90%\nDuring exercise 2 L/min 94%",
+                        kind=DocumentKind.OXYGEN_TEST)
+    assert extract(walk)["oxygen_test"].value == {"date": "2025-06-03", "spo2": 90, "pao2": None,
+                                                  "condition": "exercise"}
+
+
+def test_a_reading_under_its_label_with_blank_lines_between_is_still_read() -> None:
+    cell = ocr_document("Resting Pulse Oximetry\nStudy Date: 07-22-2025\nFindings _\nSpO2 at rest on\n\n86%\n"
+                        "room air:\n", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(cell)["oxygen_test"].value == {"date": "2025-07-22", "spo2": 86, "pao2": None,
+                                                  "condition": "rest"}
+
+
+def test_an_index_whose_decimal_point_ocr_read_as_a_colon() -> None:
+    study = ocr_document("Sleep Study\nStudy performed 24 March 2025.\nRecording duration: 5.8 hours. Total "
+                         "respiratory events: 53. Severity index: apnea-hypopnea index: 9:1/h. Supine AHI: 12.7.",
+                         kind=DocumentKind.SLEEP_STUDY)
+    assert extract(study)["sleep_study"].value["ahi"] == 9.1
+    # a time of day or a list is no index with a colon for its point
+    timed = ocr_document("Sleep Study\nLights out 10:30 pm. AHI 12, RDI 14.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(timed)["sleep_study"].value["ahi"] == 12
+
+
+def test_a_recording_time_label_with_a_speck_between_its_words() -> None:
+    study = ocr_document("Polysomnography Report\nRecording: duration: 5.4 hours. Total respiratory events: 128. "
+                         "apnea-hypopnea index: 23.7/h. Total sleep time: 4.8 hours.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(study)["sleep_study"].value["recording_hours"] == 5.4
+
+
+@pytest.mark.parametrize("line", ["Re patient Kwame EF. Thibodeaux. Date of birth 03 June 1935.",
+                                  "Patient: Fatima Jd: Espinoza. Born 12/23/1934.",
+                                  "Re patient FITZGERALD, 'OTIS. DOB 07/25/1941."])
+def test_a_middle_initial_or_a_speck_ocr_misread_does_not_cut_the_name(line: str) -> None:
+    name = extract(ocr_document(f"Polysomnography Report\n{line}\nAHI 23.7", kind=DocumentKind.SLEEP_STUDY))
+    assert name["patient_name"].value["family"] in ("Thibodeaux", "Espinoza", "Fitzgerald")
+    assert name["patient_name"].value["given"] in ("Kwame", "Fatima", "Otis")
+
+
+@pytest.mark.parametrize("rest", ["Id: 12345", "Dx: Obstructive sleep apnea"])
+def test_a_short_label_after_a_name_still_ends_it(rest: str) -> None:
+    found = extract(ocr_document(f"Facesheet\nPatient Name: Joan Ngata {rest}\nDOB: 01/02/1950",
+                                 kind=DocumentKind.FACESHEET))
+    assert found["patient_name"].value == {"family": "Ngata", "given": "Joan"}

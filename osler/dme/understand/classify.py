@@ -21,8 +21,9 @@ TITLE_FACTOR = 3.0
 HEADING_WORDS = 6
 MIN_SCORE = 4.0
 _SPECKS = re.compile(r"[\"'`\u201c\u201d\u2018\u2019\u00b0~*]")  # what OCR leaves between words, in no phrase
-# A period or comma between two words of a heading line ("RE: New Patient. Visit"): a title is no sentence
-_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,](?= [A-Za-z])")
+# A period, comma or colon between two words of a heading line ("RE: New Patient. Visit", "Progress: Note"): a
+# title is no sentence
+_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,:;](?= [A-Za-z])")
 
 # (weight, phrases) per kind; phrases are regex fragments (see ``scan.words``).
 EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
@@ -79,8 +80,13 @@ EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
              r"oxygen\s+(?:saturation\s+)?(?:qualification|qualifying|assessment|evaluation|titration)\s*(?:test|"
              r"study|form|report)?", r"exercise\s+oximetry", r"nocturnal\s+oximetry", r"pulse\s+oximetry\s+(?:test|"
              r"report|study)", r"home\s+oxygen\s+(?:evaluation|qualification)",
-             r"(?:resting|pulse|finger|continuous)\s+oximetry", r"oximetry\s+(?:test|report|study|results)")),
-        (2.5, (r"oximetry", r"sp\s*[o0]\s*2", r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air",
+             r"(?:resting|pulse|finger|continuous)\s+oximetry", r"oximetry\s+(?:test|report|study|results)",
+             # a plain title ("Qualifying Oxygen Test", "Oxygen Saturation Study"): the title is all there may be
+             # of the kind when OCR garbles the one reading under it
+             r"(?:qualifying\s+)?oxygen\s+(?:saturation\s+)?(?:test|study)(?:\s+(?:results|report))?",
+             r"(?:saturation|desaturation)\s+(?:test|study)")),
+        (2.5, (r"oximetry", r"s\W?p\s*[o0]\s*2",  # OCR may set a glyph inside "SpO2" ("S$pO2")
+               r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air",
                r"oxygen\s+saturation",
                r"desaturation", r"nadir", r"hco3", r"(?:time|minutes)\s+(?:below|under|at\s+or\s+below|<=?)\s*88",
                r"with\s+(?:supplemental\s+)?oxygen", r"\bpH\b", r"heart\s+rate", r"distance\s+walked")),

@@ -63,8 +63,8 @@ def repair_labels(text: str) -> str:
 
 
 def repair_title_words(text: str) -> str:
-    """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary") put right,
-    so that a kind's title still counts as its evidence."""
+    """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary", "Encounter
+    S:-.ary") put right, so that a kind's title still counts as its evidence."""
     repaired = list(text)
     for word in _TITLE_WORD.finditer(text):
         if len(word.group()) < 3:
@@ -72,7 +72,29 @@ def repair_title_words(text: str) -> str:
         meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS)
         if meant and meant != word.group().lower():
             repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
+    for word in _PUNCTUATED_WORD.finditer(text):
+        meant = _unreadable_letters_word(word.group())
+        if meant:
+            repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
     return "".join(repaired)
+
+
+# A word with a run of punctuation OCR read for letters it could not make out ("S:-.ary" for "Summary")
+_PUNCTUATED_WORD = re.compile(r"(?<![\w.:;,/-])[A-Za-z]+[.:;,'`~^*-]{1,3}[A-Za-z]+(?![\w:;/-])")
+_UNREADABLE_RUN = re.compile(r"[^A-Za-z]+")
+
+
+def _unreadable_letters_word(word: str) -> str | None:
+    """The one title word ``word`` can be when each glyph of its punctuation run stands for one letter, the
+    letters it kept exactly where the title word has them (three at least, so a word it can be is not
+    guessed from a letter or two), or None."""
+    letters = sum(char.isalpha() for char in word)
+    if letters < 3 or len(word) < 5:
+        return None
+    pattern = re.compile("".join(re.escape(ocr_shape(part)) if part.isalpha() else f"[a-z]{{{len(part)}}}"
+                                 for part in re.split(r"([^A-Za-z]+)", word) if part))
+    found = [title for title in TITLE_WORDS if pattern.fullmatch(ocr_shape(title))]
+    return found[0] if len(found) == 1 else None
 
 
 def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS) -> str | None:
