@@ -680,3 +680,12 @@ def test_a_short_label_after_a_name_still_ends_it(rest: str) -> None:
     found = extract(ocr_document(f"Facesheet\nPatient Name: Joan Ngata {rest}\nDOB: 01/02/1950",
                                  kind=DocumentKind.FACESHEET))
     assert found["patient_name"].value == {"family": "Ngata", "given": "Joan"}
+
+
+def test_o2_read_as_zero_two_is_no_quantity() -> None:
+    order = ocr_document("Detailed Written Order\nPatient: Leon Kaminski  DOB: 09/23/1951\nHCPCS Description Qty\n"
+                         "E1390 Oxygen concentrator 1 2 LPM continuous\nE0431 Portable 02 system 1\n"
+                         "A7038 Filter, disposable 2\nOrdering physician: Wendell McAllister, MD",
+                         kind=DocumentKind.DME_ORDER)
+    quantities = {item["hcpcs"]: item["quantity"] for item in extract(order)["items"].value}
+    assert quantities == {"E1390": 1, "E0431": 1, "A7038": 2}

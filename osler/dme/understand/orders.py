@@ -30,8 +30,9 @@ _HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlS
 _QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3})\b"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
-# "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal.
-_ROW_NUMBER = re.compile(r"(?<![\w.])(\d{1,2})(?![\w.%/-])(?!\s*(?:cm|l\b|lpm|liters?|mm|hours?|h\b|months?))",
+# "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal, not a number with a
+# leading zero (no quantity is written so; "Portable 02 system" is OCR's O2).
+_ROW_NUMBER = re.compile(r"(?<![\w.])(?!0\d)(\d{1,2})(?![\w.%/-])(?!\s*(?:cm|l\b|lpm|liters?|mm|hours?|h\b|months?))",
                          re.IGNORECASE)
 _SETTING_BEFORE = re.compile(r"(?:[ie]pap|pressure|min|max|@|\bat|flow|rate|ahi|rdi)\W*$", re.IGNORECASE)
 _RANGE_AFTER = re.compile(r"\s*(?:/|-|to)\s*\d", re.IGNORECASE)
