@@ -447,6 +447,7 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("The order is dated ! 1/21/2025.", "2025-11-21"),  # the month's first 1 read as "!" and set apart
     ("The order is dated { 1/21/2025.", "2025-11-21"),  # …or as a brace
     ("The order is dated 21 June.2025.", "2025-06-21"),  # a full stop for the space before the year
+    ("Birthdate: 18. March 1952", "1952-03-18"),  # a full stop after the day
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]

@@ -20,7 +20,7 @@ from osler.dme.understand.normalize import fold_digits
 # ("#5@75361" for "#5675361") — so references are grouped by edit distance (``fragment_set``).
 _REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]){4,}"
 FRAGMENT_MARK = re.compile(rf"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*part\s*"
-                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])\s*(?:of|/)\s*(\d{1,2})", re.IGNORECASE)
+                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])\s*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
 REFERENCE_EDITS = 2
 
 

@@ -36,7 +36,8 @@ _DATE = re.compile(
     # a form's padded date whose slashes OCR lost to spaces or read as colons ("10°18 1956", "06 09 1946",
     # "10:18:1956"; a four-digit year, so that no time of day reads as a date)
     rf"|(?P<a5>\d\d)(?:{_SEPARATOR}|[ :])(?P<b5>\d\d)[ :](?P<y5>(?:19|20)\d\d)"
-    rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`:]+{_MONTH.replace('mon', 'mon3')}[\s,.\-'`°]+"
+    # (the day's full stop, as Europe writes it or OCR reads a speck: "18. March 1952")
+    rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`:.,]+{_MONTH.replace('mon', 'mon3')}[\s,.\-'`°]+"
     rf"(?P<y3>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
     # the month's full stop or colon, or a speck, may stand for the space or beside it ("October.15, 1944",
     # "April: 27", "September'14", "Sep .18", "Sep -18")
