@@ -690,3 +690,24 @@ def test_o2_read_as_zero_two_is_no_quantity() -> None:
                          kind=DocumentKind.DME_ORDER)
     quantities = {item["hcpcs"]: item["quantity"] for item in extract(order)["items"].value}
     assert quantities == {"E1390": 1, "E0431": 1, "A7038": 2}
+
+
+def test_a_labelled_quantity_read_as_a_look_alike_letter_and_an_icd_code_with_a_bang_for_its_i() -> None:
+    order = ocr_document("RE: Rx: Durable Medical Equipment\nThe order is dated September 11, 2025. "
+                         "E0470 Bi-level PAP, quantity 1. A7037 Tubing, quantity 1. A7038\n"
+                         "Filter, disposable, quantity Z. Diagnoses: "
+                         "G47.33 Obstructive sleep apnea; Essential\nhypertension (!10). Length of need: 12 months.",
+                         kind=DocumentKind.DME_ORDER)
+    found = extract(order)
+    assert {item["hcpcs"]: item["quantity"] for item in found["items"].value} == {"E0470": 1, "A7037": 1, "A7038": 2}
+    assert found["diagnoses"].value == ["G47.33", "I10"]
+    # a word after the label is no quantity
+    words = extract(ocr_document("DME order\nE0601 CPAP device, quantity Standard, pressure 10 cm H2O",
+                                 kind=DocumentKind.DME_ORDER))
+    assert words["items"].value[0]["quantity"] == 1
+
+
+def test_a_member_id_whose_y_ocr_read_as_a_yen_sign() -> None:
+    sheet = ocr_document("PATIENT INFORMATION\n1. PT NAME: Lindqvist, Beverly\n5. PAYER: WellCare Medicare\n"
+                         "6. MEMBER ID: \u00a5998203430\n", kind=DocumentKind.FACESHEET)
+    assert extract(sheet)["member_id"].value == "Y998203430"

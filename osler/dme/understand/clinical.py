@@ -12,11 +12,12 @@ from osler.dme.understand.normalize import fold_digits
 from osler.dme.understand.scan import Hit, Scan, ScanPage, checkbox, phrases, words
 from osler.dme.understand.vocabulary import COMORBIDITIES, CONDITION_CODES, KNOWN_ICD10, SYMPTOMS
 
-_ICD10 = re.compile(r"(?<![A-Za-z0-9.])([A-Z0-9l|£€])([0-9OoIlSB]{2})(?:\.([0-9A-Z]{1,4})|([0-9A-Z]{0,4}))"
+# (OCR's "!" for an I, "(!10)" for "(I10)", like its bar and its 1)
+_ICD10 = re.compile(r"(?<![A-Za-z0-9.])([A-Z0-9l|!£€])([0-9OoIlSB]{2})(?:\.([0-9A-Z]{1,4})|([0-9A-Z]{0,4}))"
                     r"(?![A-Za-z0-9])")
 _ICD_FORMAT = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
-_LETTER_LOOKALIKES = str.maketrans({"6": "G", "1": "I", "l": "I", "|": "I", "5": "S", "2": "Z", "8": "B", "0": "O",
-                                    "£": "E", "€": "E"})
+_LETTER_LOOKALIKES = str.maketrans({"6": "G", "1": "I", "l": "I", "|": "I", "!": "I", "5": "S", "2": "Z", "8": "B",
+                                    "0": "O", "£": "E", "€": "E"})
 _ICD10_OCR = re.compile(r"(?<![A-Za-z0-9.])([A-Z0-9l|£€])[ ]?-?[ ]?([0-9OoIlSB]{2})[ ]?[.:,;][ ]?([0-9A-Z]{1,3})"
                         r"(?:[ ]([0-9]))?(?![A-Za-z0-9])")
 _RATIO_AFTER = re.compile(r"\s?/\s?\d")

@@ -27,7 +27,8 @@ _OTHER_DATES = r"birth|dob|study|test|visit|service|admi|discharge|print|fax|rec
 # A code: a letter and four digits, OCR's letter-for-digit swaps allowed in the digit positions.
 # OCR reads an E as £ or €, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!")
 _HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
-_QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3})\b"
+# (a labelled quantity may be a digit OCR read as its look-alike letter: "quantity Z." for 2, "Qty: l" for 1)
+_QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3}|(?-i:[ZSIl|!]))(?![\w|!])"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
 # "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal, not a number with a
@@ -171,7 +172,7 @@ def _quantity(page: ScanPage, after: int) -> int:
                       and not _RANGE_AFTER.match(text, number.end())), None)
              or labelled)
     if found:
-        number = int(next(group for group in found.groups() if group))
+        number = int(fold_digits(next(group for group in found.groups() if group)))
         if 0 < number < 100:
             return number
     return 1
