@@ -64,6 +64,7 @@ def test_a_colon_read_into_a_heading_does_not_break_it() -> None:
 
 def test_a_title_word_whose_letters_ocr_read_as_punctuation_is_repaired() -> None:
     assert repair_title_words("Encounter S:-.ary") == "Encounter Summary"
+    assert repair_title_words("After Visit S:\u2122mmary") == "After Visit Summary "  # same length, padded
     summary = ocr_document("Bayou Cardiopulmonary\n\nEncounter S:-.ary\n\nPatient: Wojcik, Wendell\n"
                            "Encounter Date: 25-Jun-2025 / Attending: Otis McAllister, MD\nMEDICATIONS: furosemide\n")
     assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY

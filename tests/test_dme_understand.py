@@ -448,6 +448,8 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("The order is dated { 1/21/2025.", "2025-11-21"),  # …or as a brace
     ("The order is dated 21 June.2025.", "2025-06-21"),  # a full stop for the space before the year
     ("Birthdate: 18. March 1952", "1952-03-18"),  # a full stop after the day
+    ("This concerns WOJCIK, MEI. DOB O05 August 1936. Sex: F.", "1936-08-05"),  # a zero's ghost before the day
+    ("Member Name: Abernathy, Joan. Birthdate: December 8, 193-4", "1934-12-08"),  # a speck inside the year
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
@@ -711,3 +713,8 @@ def test_a_member_id_whose_y_ocr_read_as_a_yen_sign() -> None:
     sheet = ocr_document("PATIENT INFORMATION\n1. PT NAME: Lindqvist, Beverly\n5. PAYER: WellCare Medicare\n"
                          "6. MEMBER ID: \u00a5998203430\n", kind=DocumentKind.FACESHEET)
     assert extract(sheet)["member_id"].value == "Y998203430"
+
+
+def test_a_number_before_a_written_date_is_no_ghost_of_its_day() -> None:
+    assert [found.iso for found in find_dates("Room 105 August 1936")] == []
+    assert [found.iso for found in find_dates("Seen 12 May 2025-2026")] == ["2025-05-12"]

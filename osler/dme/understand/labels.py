@@ -80,18 +80,18 @@ def repair_title_words(text: str) -> str:
 
 
 # A word with a run of punctuation OCR read for letters it could not make out ("S:-.ary" for "Summary")
-_PUNCTUATED_WORD = re.compile(r"(?<![\w.:;,/-])[A-Za-z]+[.:;,'`~^*-]{1,3}[A-Za-z]+(?![\w:;/-])")
+_PUNCTUATED_WORD = re.compile(r"(?<![\w.:;,/-])[A-Za-z]+[^\w\s/()]{1,3}[A-Za-z]+(?![\w:;/-])")
 _UNREADABLE_RUN = re.compile(r"[^A-Za-z]+")
 
 
 def _unreadable_letters_word(word: str) -> str | None:
-    """The one title word ``word`` can be when each glyph of its punctuation run stands for one letter, the
-    letters it kept exactly where the title word has them (three at least, so a word it can be is not
-    guessed from a letter or two), or None."""
+    """The one title word ``word`` can be when its punctuation run stands for as many letters as it has glyphs
+    or fewer ("S:\u2122mmary"), the letters it kept exactly where the title word has them (three at least, so a
+    word it can be is not guessed from a letter or two), or None."""
     letters = sum(char.isalpha() for char in word)
     if letters < 3 or len(word) < 5:
         return None
-    pattern = re.compile("".join(re.escape(ocr_shape(part)) if part.isalpha() else f"[a-z]{{{len(part)}}}"
+    pattern = re.compile("".join(re.escape(ocr_shape(part)) if part.isalpha() else f"[a-z]{{1,{len(part)}}}"
                                  for part in re.split(r"([^A-Za-z]+)", word) if part))
     found = [title for title in TITLE_WORDS if pattern.fullmatch(ocr_shape(title))]
     return found[0] if len(found) == 1 else None
