@@ -73,3 +73,12 @@ def test_a_title_word_whose_letters_ocr_read_as_punctuation_is_repaired() -> Non
 def test_punctuated_ordinary_words_are_not_taken_for_title_words() -> None:
     for text in ("e.g. this", "10:30 am", "well-known", "Dr. Smith: ok", "and/or", "Diag:nosis"):
         assert repair_title_words(text) == text
+
+
+def test_a_u_read_as_ti_in_a_title_word() -> None:
+    assert repair_title_words("Clinical Stimmary") == "Clinical Summary "
+    summary = ocr_document("Bayou Cardiopulmonary\n\nClinical Stimmary\n\nName: Lloyd J. O'Rourke DOB: February "
+                           "13, 1939\nSeen on: November 3, 2024\nDiagnoses\nObstructive sleep apnea (G47.33)\n")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
+    for word in ("Patient", "Martin", "Curtis", "rotten", "Medicare", "detached"):  # ordinary words stay
+        assert repair_title_words(word) == word

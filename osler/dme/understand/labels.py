@@ -13,6 +13,7 @@ still spans of the page.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rapidfuzz.distance import Levenshtein
 
@@ -46,7 +47,15 @@ TITLE_WORDS = ("summary", "encounter", "discharge", "progress", "consultation", 
                "oximetry", "overnight", "prescription", "demographics", "registration", "interpretation",
                "equipment", "written", "detailed", "standard", "evaluation", "ambulatory", "nocturnal", "arterial",
                "clinical", "continuity", "attended", "titration", "medicine", "pulmonary", "follow-up")
-_TITLE_SHAPES = {ocr_shape(word): word for word in TITLE_WORDS}
+
+
+def title_shape(word: str) -> str:
+    """``ocr_shape`` with the confusions of a title's large letters too: a u read as "ti" or "ii" ("Clinical
+    Stimmary"). Kept to titles: in a label or a name "ti" is as often a "ti"."""
+    return ocr_shape(word.lower().replace("ti", "u").replace("ii", "u"))
+
+
+_TITLE_SHAPES = {title_shape(word): word for word in TITLE_WORDS}
 
 
 def repair_labels(text: str) -> str:
@@ -69,7 +78,7 @@ def repair_title_words(text: str) -> str:
     for word in _TITLE_WORD.finditer(text):
         if len(word.group()) < 3:
             continue
-        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS)
+        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS, shape_of=title_shape)
         if meant and meant != word.group().lower():
             repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
     for word in _PUNCTUATED_WORD.finditer(text):
@@ -97,13 +106,14 @@ def _unreadable_letters_word(word: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS) -> str | None:
+def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS, *,
+               shape_of: Callable[[str], str] = ocr_shape) -> str | None:
     """The label (or title) word ``word`` reads as (see the module docstring), or None. A stray glyph in it
     stands for a letter OCR could not read, one edit more allowed."""
     shapes = _SHAPES if shapes is None else shapes
     if word.lower() in words:
         return word.lower()
-    shape = ocr_shape(word)
+    shape = shape_of(word)
     meant = shapes.get(shape)
     if meant is None and len(word) >= FUZZY_MIN_LENGTH:
         # one edit away, but not the word with an ending added ("Physicians" is a word, not a misread label)
