@@ -718,3 +718,12 @@ def test_a_member_id_whose_y_ocr_read_as_a_yen_sign() -> None:
 def test_a_number_before_a_written_date_is_no_ghost_of_its_day() -> None:
     assert [found.iso for found in find_dates("Room 105 August 1936")] == []
     assert [found.iso for found in find_dates("Seen 12 May 2025-2026")] == ["2025-05-12"]
+
+
+def test_a_short_label_word_with_a_thin_stroke_read_into_it() -> None:
+    assert repair_labels("Member Namie: RASMUSSEN. FATIMA") == "Member Name : RASMUSSEN. FATIMA"
+    for text in ("Mail: x", "Field: y", "Dates: 1/2/2025"):  # other words, or an ending added, stay as written
+        assert repair_labels(text) == text
+    order = ocr_document("DME Prescription\nMember Namie: RASMUSSEN. FATIMA \u00a9 DOB: 1954-06-15 Gender: Female\n"
+                         "E1390 Oxygen concentrator, quantity 1", kind=DocumentKind.DME_ORDER)
+    assert extract(order)["patient_name"].value == {"family": "Rasmussen", "given": "Fatima"}

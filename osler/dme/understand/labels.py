@@ -121,7 +121,18 @@ def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str
         close = [label for label_shape, label in shapes.items() if Levenshtein.distance(shape, label_shape) <= edits
                  and not shape.startswith(label_shape)]
         meant = close[0] if len(close) == 1 else None
+    if meant is None and len(word) < FUZZY_MIN_LENGTH:
+        meant = _thin_stroke_dropped(shape, shapes)
     return meant if meant and len(meant) <= len(word) else None
+
+
+def _thin_stroke_dropped(shape: str, shapes: dict[str, str]) -> str | None:
+    """The one word of four letters or more that a short word's shape spells without one thin stroke inside
+    it ("Namie" for "Name": OCR reads a speck as an i or an l — an ``l`` in the shape), or None. Only inside
+    the word: an ending added ("Dates") is another word."""
+    found = {shapes[dropped] for i in range(1, len(shape) - 1) if shape[i] == "l"
+             and len(dropped := shape[:i] + shape[i + 1:]) >= 4 and dropped in shapes}
+    return found.pop() if len(found) == 1 else None
 
 
 def _like(word: str, written: str) -> str:
