@@ -82,3 +82,13 @@ def test_a_u_read_as_ti_in_a_title_word() -> None:
     assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
     for word in ("Patient", "Martin", "Curtis", "rotten", "Medicare", "detached"):  # ordinary words stay
         assert repair_title_words(word) == word
+
+
+def test_a_title_word_whose_first_letter_ocr_set_apart() -> None:
+    note = ocr_document("St. Anselm Hospital Sleep Lab\n\nPulmonary F ollow-up Visit\n\nRe patient CASTELLANOS, "
+                        "CARMEN. Seen in clinic on September 11, 2025.\nDiagnoses: Chronic respiratory failure "
+                        "(J96.11).\nDiscussed results: DME order sent to supplier.\nOrdered by Rufus Sandoval, DO.")
+    assert classify(note)[0] is DocumentKind.OFFICE_NOTE
+    # an article before a title's word is left alone
+    assert classify(ocr_document("Riverbend Clinic\n\nA summary of care\n\nPatient: Jo Doe\nMedications\n"))[0] \
+        is DocumentKind.ENCOUNTER_SUMMARY

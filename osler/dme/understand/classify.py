@@ -12,7 +12,7 @@ import re
 
 from osler.dme.model import Document, DocumentKind
 from osler.dme.understand.events import FAX_HEADER
-from osler.dme.understand.labels import repair_title_words
+from osler.dme.understand.labels import TITLE_WORDS, repair_title_words
 from osler.dme.understand.normalize import fold
 from osler.dme.understand.scan import words
 
@@ -160,11 +160,22 @@ def _heading_spans(text: str) -> list[tuple[int, int]]:
 
 def _cleared_headings(text: str) -> str:
     """``text`` (same length) with the periods and commas OCR put between the words of its heading lines
-    cleared, so that a heading's phrase reads whole."""
+    cleared, and a title word whose first letter OCR set apart joined again ("Pulmonary F ollow-up Visit"),
+    so that a heading's phrase reads whole."""
     cleared = list(text)
     for start, end in _heading_spans(text):
-        cleared[start:end] = _HEADING_SPECK.sub(" ", text[start:end])
+        cleared[start:end] = _SPLIT_TITLE_WORD.sub(_joined_title_word, _HEADING_SPECK.sub(" ", text[start:end]))
     return "".join(cleared)
+
+
+# A capital set apart from the rest of its word by a space: joined only when that makes a title word ("A summary
+# of care" keeps its article)
+_SPLIT_TITLE_WORD = re.compile(r"(?<![\w-])([A-Z]) ([a-z][a-z-]+)")
+
+
+def _joined_title_word(found: re.Match[str]) -> str:
+    joined = found.group(1) + found.group(2)
+    return joined + " " if joined.lower() in TITLE_WORDS else found.group()
 
 
 def _ocr_repaired(text: str) -> str:
