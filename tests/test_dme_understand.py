@@ -727,3 +727,11 @@ def test_a_short_label_word_with_a_thin_stroke_read_into_it() -> None:
     order = ocr_document("DME Prescription\nMember Namie: RASMUSSEN. FATIMA \u00a9 DOB: 1954-06-15 Gender: Female\n"
                          "E1390 Oxygen concentrator, quantity 1", kind=DocumentKind.DME_ORDER)
     assert extract(order)["patient_name"].value == {"family": "Rasmussen", "given": "Fatima"}
+
+
+def test_an_equipment_code_whose_e_ocr_read_as_a_b() -> None:
+    order = ocr_document("Standard Written Order\nHCPCS Description Qty\nE0601 CPAP device 1\n"
+                         "Humidifier, heated, used\nBO562 with PAP 1\nA7038 Filter, disposable 2\n"
+                         "B4034 enteral feeding supply kit 1",
+                         kind=DocumentKind.DME_ORDER)
+    assert [item["hcpcs"] for item in extract(order)["items"].value] == ["E0601", "E0562", "A7038"]

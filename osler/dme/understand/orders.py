@@ -25,9 +25,10 @@ _SIGNATURE_DATE = re.compile(r"signature[^\n]{0,60}?\bdate\b|signed\s+(?:on|date
 _OTHER_DATES = r"birth|dob|study|test|visit|service|admi|discharge|print|fax|received|sent|collect|report|effective"
 
 # A code: a letter and four digits, OCR's letter-for-digit swaps allowed in the digit positions.
-# OCR reads an E as £ or €, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!")
-_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
+# OCR reads an E as £, € or B, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!", "BO562")
+_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEKB£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
 # (a labelled quantity may be a digit OCR read as its look-alike letter: "quantity Z." for 2, "Qty: l" for 1)
+_E_LOOKALIKES = str.maketrans({"£": "E", "€": "E", "B": "E"})  # no B code is DME equipment or supplies
 _QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3}|(?-i:[ZSIl|!]))(?![\w|!])"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
@@ -119,7 +120,7 @@ def items(scan: Scan) -> ExtractedField | None:
     found: dict[str, dict[str, Any]] = {}
     first: tuple[ScanPage, int, int] | None = None
     for page, match in scan.find(_HCPCS):
-        code = match.group(1).upper().replace("£", "E").replace("€", "E") + fold_digits(match.group(2))
+        code = match.group(1).upper().translate(_E_LOOKALIKES) + fold_digits(match.group(2))
         if code not in HCPCS:
             code = _misread_device_code(page, match, code) or code
         if code in HCPCS and code not in found:
