@@ -55,6 +55,12 @@ def test_a_plain_oxygen_test_title_classifies_when_its_reading_is_garbled() -> N
     assert classify(test)[0] is DocumentKind.OXYGEN_TEST
 
 
+def test_a_speck_before_a_heading_s_second_word_does_not_break_it() -> None:
+    summary = ocr_document("Northgate Internal Medicine\n\nCLINICAL .SUMMARY |\n\n1. PATIENT NAME: Jo Doe\n"
+                           "PROBLEM LIST\n7. ICD-10: Obstructive sleep apnea (G47.33)\nMEDICATIONS |\nmetformin\n")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
+
+
 def test_a_colon_read_into_a_heading_does_not_break_it() -> None:
     note = ocr_document("Oak Hollow Physicians\n\nProgress: Note\n\nPatient Name: Rasmussen, Luis\n"
                         "Patient presents for evaluation of suspected sleep apnea.\n"

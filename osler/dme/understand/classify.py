@@ -23,7 +23,7 @@ MIN_SCORE = 4.0
 _SPECKS = re.compile(r"[\"'`\u201c\u201d\u2018\u2019\u00b0~*]")  # what OCR leaves between words, in no phrase
 # A period, comma or colon between two words of a heading line ("RE: New Patient. Visit", "Progress: Note"): a
 # title is no sentence
-_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,:;](?= [A-Za-z])")
+_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,:;](?= [A-Za-z])|(?<=[A-Za-z] )[.,:;](?=[A-Za-z])")  # "CLINICAL .SUMMARY"
 
 # (weight, phrases) per kind; phrases are regex fragments (see ``scan.words``).
 EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
