@@ -735,3 +735,17 @@ def test_an_equipment_code_whose_e_ocr_read_as_a_b() -> None:
                          "B4034 enteral feeding supply kit 1",
                          kind=DocumentKind.DME_ORDER)
     assert [item["hcpcs"] for item in extract(order)["items"].value] == ["E0601", "E0562", "A7038"]
+
+
+@pytest.mark.parametrize(("line", "sleepy"), [
+    ("Reports falls asleep-while reading.", True),  # OCR's hyphen joining a phrase's words
+    ("Epworth Sleepiness Scale 18/24.", True),  # above 10: excessive daytime sleepiness by the scale's cut-off
+    ("ESS: 14", True),
+    ("Denies daytime sleepiness; Epworth score 5/24.", False),
+    ("Epworth score of 10/24.", False),
+])
+def test_excessive_daytime_sleepiness_by_phrase_or_epworth_score(line: str, sleepy: bool) -> None:
+    note = ocr_document(f"Sleep Medicine Consultation\nVisit Date: 09-03-2025\nPatient presents for evaluation of "
+                        f"suspected sleep apnea. {line}\nVitals: BP 143/91, BMI 43.9.", kind=DocumentKind.OFFICE_NOTE)
+    symptoms = extract(note)["face_to_face"].value["symptoms"]
+    assert ("excessive daytime sleepiness" in symptoms) is sleepy

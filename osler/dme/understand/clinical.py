@@ -38,6 +38,11 @@ _AFFIRMATION = re.compile(r"\b(?:positive\s+for|reports?|endorses?|admits?|compl
 # A line break ends a clause unless the line plainly runs on (it ends in a comma, a hyphen or mid-phrase).
 _CLAUSE_END = re.compile(r"[.;!?]|(?<![,a-z \-])\n|\bbut\b|\bhowever\b", re.IGNORECASE)
 _ANSWER_AFTER = re.compile(r"\s*[:\-]\s*(yes|y|present|positive|\+|no|n|denies|negative|absent|none)\b", re.IGNORECASE)
+# "Epworth Sleepiness Scale 18/24", "ESS: 14", "Epworth score of 12": above 10 is excessive daytime sleepiness
+_EPWORTH = re.compile(r"\b(?:epworth(?:\s+sleepiness)?(?:\s+(?:scale|score))?|ESS)\b(?:\s+(?:score|of|was|is|=))*"
+                      r"[\s:=]*(\d{1,2})(?!\d)(?!\s*%)", re.IGNORECASE)
+EPWORTH_SLEEPY = 11
+EXCESSIVE_SLEEPINESS = "excessive daytime sleepiness"
 _FAMILY_HISTORY = re.compile(r"family\s+history|\bFHx?\b|mother|father|brother|sister|sibling|parent",
                              re.IGNORECASE)
 
@@ -111,6 +116,9 @@ def _read_icd10(match: re.Match[str], in_diagnosis_context: bool) -> str | None:
 def face_to_face(scan: Scan) -> ExtractedField | None:
     date = labelled_date(scan, _VISIT_DATE_LABELS) or first_event_date(scan)
     symptoms = _mentioned(scan, SYMPTOMS)
+    sleepy = _sleepy_by_epworth(scan)
+    if sleepy and all(name != EXCESSIVE_SLEEPINESS for name, _ in symptoms):
+        symptoms = sorted([*symptoms, (EXCESSIVE_SLEEPINESS, sleepy)], key=lambda item: (item[1].page, item[1].start))
     comorbidities = _mentioned(scan, COMORBIDITIES)
     if date is None and not symptoms and not comorbidities:
         return None
@@ -127,11 +135,21 @@ def face_to_face(scan: Scan) -> ExtractedField | None:
                                              0.9 if date and date.confidence > 0.8 else 0.75))
 
 
+def _sleepy_by_epworth(scan: Scan) -> Hit | None:
+    """Where the note scores the Epworth Sleepiness Scale above 10 of 24 — excessive daytime sleepiness by the
+    scale's own cut-off, whether or not the note names it in words."""
+    for page, match in scan.find(_EPWORTH):
+        if EPWORTH_SLEEPY <= int(match.group(1)) <= 24:
+            return Hit(EXCESSIVE_SLEEPINESS, page.number, match.start(1), match.end(1))
+    return None
+
+
 def _mentioned(scan: Scan, vocabulary: dict[str, tuple[str, ...]]) -> list[tuple[str, Hit]]:
-    """Canonical names affirmed in the text (a mention counts unless negated), in order of first mention."""
+    """Canonical names affirmed in the text (a mention counts unless negated), in order of first mention.
+    OCR may join a phrase's words with a hyphen ("falls asleep-while reading")."""
     found: list[tuple[str, Hit]] = []
     for name, synonyms in vocabulary.items():
-        for page, match in scan.find(words(*synonyms)):
+        for page, match in scan.find(words(*(synonym.replace(r"\s+", r"[\s-]+") for synonym in synonyms))):
             if _affirmed(page, match):
                 found.append((name, Hit(name, page.number, match.start(), match.end())))
                 break
