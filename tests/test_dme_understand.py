@@ -749,3 +749,13 @@ def test_excessive_daytime_sleepiness_by_phrase_or_epworth_score(line: str, slee
                         f"suspected sleep apnea. {line}\nVitals: BP 143/91, BMI 43.9.", kind=DocumentKind.OFFICE_NOTE)
     symptoms = extract(note)["face_to_face"].value["symptoms"]
     assert ("excessive daytime sleepiness" in symptoms) is sleepy
+
+
+def test_a_line_starting_with_ocr_s_hyphen_is_no_negation_but_a_listed_minus_is() -> None:
+    wrapped = ocr_document("Sleep Medicine Consultation\nDOS: 04/21/2025\nHPI: Patient presents for evaluation of "
+                           "suspected sleep apnea. Reports daytime\n-sleepiness, wakes with headaches.",
+                           kind=DocumentKind.OFFICE_NOTE)
+    assert extract(wrapped)["face_to_face"].value["symptoms"] == ["excessive daytime sleepiness", "morning headache"]
+    listed = ocr_document("Progress Note\nDOS: 04/21/2025\nROS: +snoring; -fever, wakes with headaches.",
+                          kind=DocumentKind.OFFICE_NOTE)
+    assert extract(listed)["face_to_face"].value["symptoms"] == ["snoring"]

@@ -32,7 +32,9 @@ _VISIT_DATE_LABELS = phrases("date of service", "dos", "visit date", "date of vi
                              "date of consultation", "consult date", "office visit date", "visit", "seen",
                              "face-to-face date", "date of face-to-face", "f2f date", "note date", "clinic date")
 _NEGATION = re.compile(r"\b(?:no|not|denies|denied|deny|negative\s+for|without|absent|free\s+of|never|ruled\s+out|"
-                       r"r/o|none)\b|(?<!\w)-(?=\s*\w)", re.IGNORECASE)
+                       r"r/o|none)\b|(?<!\w)(?<![A-Za-z]\n)-(?=\s*\w)", re.IGNORECASE)
+# (a "-" before a word negates it, "-fever, -chills", but not one starting a line that runs on from a word above:
+# that is the phrase wrapped, OCR's hyphen — "Reports daytime⏎-sleepiness, wakes with headaches")
 _AFFIRMATION = re.compile(r"\b(?:positive\s+for|reports?|endorses?|admits?|complains?\s+of|c/o|presents?\s+with|"
                           r"but|however|yes)\b|\+", re.IGNORECASE)
 # A line break ends a clause unless the line plainly runs on (it ends in a comma, a hyphen or mid-phrase).
