@@ -739,6 +739,7 @@ def test_an_equipment_code_whose_e_ocr_read_as_a_b() -> None:
 
 @pytest.mark.parametrize(("line", "sleepy"), [
     ("Reports falls asleep-while reading.", True),  # OCR's hyphen joining a phrase's words
+    ("Reports falls asleep.while reading.", True),  # …or a speck
     ("Epworth Sleepiness Scale 18/24.", True),  # above 10: excessive daytime sleepiness by the scale's cut-off
     ("ESS: 14", True),
     ("Denies daytime sleepiness; Epworth score 5/24.", False),

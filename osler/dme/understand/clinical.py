@@ -148,10 +148,11 @@ def _sleepy_by_epworth(scan: Scan) -> Hit | None:
 
 def _mentioned(scan: Scan, vocabulary: dict[str, tuple[str, ...]]) -> list[tuple[str, Hit]]:
     """Canonical names affirmed in the text (a mention counts unless negated), in order of first mention.
-    OCR may join a phrase's words with a hyphen ("falls asleep-while reading")."""
+    OCR may join a phrase's words with a hyphen or a speck ("falls asleep-while reading", "headaches.on
+    awakening")."""
     found: list[tuple[str, Hit]] = []
     for name, synonyms in vocabulary.items():
-        for page, match in scan.find(words(*(synonym.replace(r"\s+", r"[\s-]+") for synonym in synonyms))):
+        for page, match in scan.find(words(*(synonym.replace(r"\s+", r"(?:\s+|\s*[.-]\s*)") for synonym in synonyms))):
             if _affirmed(page, match):
                 found.append((name, Hit(name, page.number, match.start(), match.end())))
                 break
