@@ -98,3 +98,14 @@ def test_a_title_word_whose_first_letter_ocr_set_apart() -> None:
     # an article before a title's word is left alone
     assert classify(ocr_document("Riverbend Clinic\n\nA summary of care\n\nPatient: Jo Doe\nMedications\n"))[0] \
         is DocumentKind.ENCOUNTER_SUMMARY
+
+
+def test_a_title_line_word_with_two_glyphs_misread() -> None:
+    summary = ocr_document("Bayou Cardiopulmonary\n\nDischarge Stumary\n\nPatient: Harold Sandoval\nDate of Birth: "
+                           "Feb 6, 1955\nActive Problems\nMedications\natorvastatin 40 mg nightly\nAllergies\nSulfa")
+    assert classify(summary)[0] is DocumentKind.ENCOUNTER_SUMMARY
+    # only on a title line, and never a word with a letter more or less ("Attending" is not "attended")
+    assert repair_title_words("Discharge Stumary", heading=True) == "Discharge Summary"
+    assert repair_title_words("Discharge Stumary") == "Discharge Stumary"
+    for word in ("Attending", "Clinician", "Medicare", "Unattended"):
+        assert repair_title_words(word, heading=True) == word

@@ -19,6 +19,7 @@ from osler.dme.understand.scan import words
 TITLE_LINES = 8
 TITLE_FACTOR = 3.0
 HEADING_WORDS = 6
+TITLE_LINE_WORDS = 3
 MIN_SCORE = 4.0
 _SPECKS = re.compile(r"[\"'`\u201c\u201d\u2018\u2019\u00b0~*]")  # what OCR leaves between words, in no phrase
 # A period, comma or colon between two words of a heading line ("RE: New Patient. Visit", "Progress: Note"): a
@@ -164,7 +165,10 @@ def _cleared_headings(text: str) -> str:
     so that a heading's phrase reads whole."""
     cleared = list(text)
     for start, end in _heading_spans(text):
-        cleared[start:end] = _SPLIT_TITLE_WORD.sub(_joined_title_word, _HEADING_SPECK.sub(" ", text[start:end]))
+        heading = _SPLIT_TITLE_WORD.sub(_joined_title_word, _HEADING_SPECK.sub(" ", text[start:end]))
+        # a title line proper (a few words), not a labelled line of the title area ("Medicare ID: ...")
+        title_line = len(heading.split()) <= TITLE_LINE_WORDS
+        cleared[start:end] = repair_title_words(heading, heading=True) if title_line else heading
     return "".join(cleared)
 
 

@@ -30,6 +30,7 @@ _WORD = re.compile(r"[A-Za-z0-9|]{3,}")
 _TITLE_WORD = re.compile(r"[A-Za-z0-9|]+(?:[^\x00-\x7f][A-Za-z0-9|]+)?")
 _STRAY_GLYPH = re.compile(r"[^\x00-\x7f]")
 FUZZY_MIN_LENGTH = 6
+LONG_TITLE_WORD = 7
 
 
 def ocr_shape(word: str) -> str:
@@ -71,14 +72,18 @@ def repair_labels(text: str) -> str:
     return "".join(repaired)
 
 
-def repair_title_words(text: str) -> str:
+def repair_title_words(text: str, *, heading: bool = False) -> str:
     """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary", "Encounter
-    S:-.ary") put right, so that a kind's title still counts as its evidence."""
+    S:-.ary") put right, so that a kind's title still counts as its evidence. On a ``heading`` line, where a
+    title is expected and its large letters blur, a word of ``LONG_TITLE_WORD`` letters or more may be two
+    glyphs misread ("Discharge Stumary"), none added or lost — a word with a letter more or less is another
+    word ("Attending", "Clinician")."""
     repaired = list(text)
     for word in _TITLE_WORD.finditer(text):
         if len(word.group()) < 3:
             continue
-        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS, shape_of=title_shape)
+        extra = 1 if heading and len(word.group()) >= LONG_TITLE_WORD else 0
+        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS, shape_of=title_shape, extra_edits=extra)
         if meant and meant != word.group().lower():
             repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
     for word in _PUNCTUATED_WORD.finditer(text):
@@ -107,7 +112,7 @@ def _unreadable_letters_word(word: str) -> str | None:
 
 
 def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS, *,
-               shape_of: Callable[[str], str] = ocr_shape) -> str | None:
+               shape_of: Callable[[str], str] = ocr_shape, extra_edits: int = 0) -> str | None:
     """The label (or title) word ``word`` reads as (see the module docstring), or None. A stray glyph in it
     stands for a letter OCR could not read, one edit more allowed."""
     shapes = _SHAPES if shapes is None else shapes
@@ -117,8 +122,11 @@ def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str
     meant = shapes.get(shape)
     if meant is None and len(word) >= FUZZY_MIN_LENGTH:
         # one edit away, but not the word with an ending added ("Physicians" is a word, not a misread label)
-        edits = 1 + bool(_STRAY_GLYPH.search(word))
-        close = [label for label_shape, label in shapes.items() if Levenshtein.distance(shape, label_shape) <= edits
+        edits = 1 + bool(_STRAY_GLYPH.search(word)) + extra_edits
+        close = [label for label_shape, label in shapes.items()
+                 if (Levenshtein.distance(shape, label_shape) <= edits - extra_edits
+                     or (len(shape) == len(label_shape) == len(label) == len(word)
+                         and Levenshtein.distance(shape, label_shape) <= edits))
                  and not shape.startswith(label_shape)]
         meant = close[0] if len(close) == 1 else None
     if meant is None and len(word) < FUZZY_MIN_LENGTH:
