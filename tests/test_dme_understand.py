@@ -760,3 +760,9 @@ def test_a_line_starting_with_ocr_s_hyphen_is_no_negation_but_a_listed_minus_is(
     listed = ocr_document("Progress Note\nDOS: 04/21/2025\nROS: +snoring; -fever, wakes with headaches.",
                           kind=DocumentKind.OFFICE_NOTE)
     assert extract(listed)["face_to_face"].value["symptoms"] == ["snoring"]
+
+
+def test_a_birth_date_after_born_read_as_bom_is_no_test_date() -> None:
+    abg = ocr_document("ABG Report\nRe patient WOJCIK. JOAN. Bom 1942-03-20. Sex: F. Tested on 2025-Q8- \u00a33.\n"
+                       "PaO2: Result 54; Units mmHg. Drawn at rest on room air.", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(abg)["oxygen_test"].value["date"] != "1942-03-20"
