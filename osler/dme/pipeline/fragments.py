@@ -18,10 +18,10 @@ from osler.dme.understand.normalize import fold_digits
 # the words ("Documént"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
 # and misread a character of the reference — as another character or as a glyph no reference holds
 # ("#5@75361" for "#5675361") — so references are grouped by edit distance (``fragment_set``).
-# (or split by a space OCR read into it: "#55C 22827")
-_REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]|[ ](?=[0-9A-Z])){4,}"
+# (or split by a space or a speck OCR read into it: "#55C 22827", "84C.49078")
+_REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]|[ .](?=[0-9A-Z])){4,}"
 FRAGMENT_MARK = re.compile(rf"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*part\s*"
-                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])\s*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
+                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])[\s-]*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
 REFERENCE_EDITS = 2
 
 
@@ -41,7 +41,7 @@ def fragment_mark_in(text: str) -> FragmentMark | None:
     found = FRAGMENT_MARK.search(text)
     if not found or int(found.group(3)) < 2:
         return None
-    return FragmentMark(found.group(1).replace(" ", "").upper(), int(fold_digits(found.group(2))),
+    return FragmentMark(re.sub(r"[ .]", "", found.group(1)).upper(), int(fold_digits(found.group(2))),
                         int(found.group(3)))
 
 
