@@ -15,13 +15,14 @@ from osler.dme.model import Document, Page
 from osler.dme.understand.normalize import fold_digits
 
 # "Ref 94N66913 - part 2 of 3", "Document #94N66913, part 2/3", "Doc ID 94N66913 (part 2 of 3)"; OCR may bend
-# the words ("Documént"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
+# the words ("Documént", "Ret"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
+# or "part J of 3"
 # and misread a character of the reference — as another character or as a glyph no reference holds
 # ("#5@75361" for "#5675361") — so references are grouped by edit distance (``fragment_set``).
 # (or split by a space or a speck OCR read into it: "#55C 22827", "84C.49078")
 _REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]|[ .](?=[0-9A-Z])){4,}"
-FRAGMENT_MARK = re.compile(rf"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*part\s*"
-                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])[\s-]*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
+FRAGMENT_MARK = re.compile(rf"\b(?:re[ft]\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*"
+                           r"part\s*[.,:'`]?\s*(\d{1,2}|[Il|!\]J])[\s-]*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
 REFERENCE_EDITS = 2
 
 
