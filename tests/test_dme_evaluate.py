@@ -269,7 +269,8 @@ def test_main_scores_a_given_corpus_and_prints_the_tables(tmp_path: Path) -> Non
                                   "Document #94N 66913, part 2/3",  # a space read into the reference
                                   "Ref 94N.66913 - part 2 of 3",  # …or a speck
                                   "Doc ID 94N66913 (part 2-of 3)",  # a hyphen before "of"
-                                  "Ret 94N66913 - part J of 3"])  # "Ref" read as "Ret", a 1 as a J
+                                  "Ret 94N66913 - part J of 3",  # "Ref" read as "Ret", a 1 as a J
+                                  "Doc ID !4N66913 (part 2 of 3)"])  # the reference's first 9 read as a glyph
 def test_fragment_marks_are_read_as_ocr_bends_them(line: str) -> None:
     mark = fragment_mark_in(f"10/05/2025 12:21 FROM: a clinic PAGE 1/1\n{line}\nPatient: Novak, Otis")
     assert mark and (mark.part, mark.parts) == ((1 if "|" in line or " J " in line else 2), 3)

@@ -766,3 +766,19 @@ def test_a_birth_date_after_born_read_as_bom_is_no_test_date() -> None:
     abg = ocr_document("ABG Report\nRe patient WOJCIK. JOAN. Bom 1942-03-20. Sex: F. Tested on 2025-Q8- \u00a33.\n"
                        "PaO2: Result 54; Units mmHg. Drawn at rest on room air.", kind=DocumentKind.OXYGEN_TEST)
     assert extract(abg)["oxygen_test"].value["date"] != "1942-03-20"
+
+
+def test_a_reading_under_a_label_that_wrapped_over_two_lines() -> None:
+    cell = ocr_document("Overnight Oximetry\nTest Date: 13-Oct-2025\nMeasurements\nLowest SpO2 during sleep (room\n"
+                        "air):\n86%\nTime with SpO2 at or below 88%: 46 minutes\nMean SpO2: 91%",
+                        kind=DocumentKind.OXYGEN_TEST)
+    assert extract(cell)["oxygen_test"].value == {"date": "2025-10-13", "spo2": 86, "pao2": None,
+                                                  "condition": "sleep"}
+
+
+def test_a_per_hour_value_under_a_scrambled_rdi_label_is_the_rdi() -> None:
+    grid = ocr_document("HSAT Interpretation\nStudy Date: 13-Jul-2025\nSummary of Findings\n. Total respiratory\n"
+                        "TRT: 5.1 hours , 213\nevents:\nrespiratory\nResult: disturbance index: Oxygen nadir: 81%\n"
+                        "41.7/h\nInterpretation", kind=DocumentKind.SLEEP_STUDY)
+    study = extract(grid)["sleep_study"].value
+    assert (study["ahi"], study["rdi"]) == (None, 41.7)

@@ -20,7 +20,7 @@ from osler.dme.understand.normalize import fold_digits
 # and misread a character of the reference — as another character or as a glyph no reference holds
 # ("#5@75361" for "#5675361") — so references are grouped by edit distance (``fragment_set``).
 # (or split by a space or a speck OCR read into it: "#55C 22827", "84C.49078")
-_REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]|[ .](?=[0-9A-Z])){4,}"
+_REFERENCE = r"[0-9A-Z!|\[\]](?:[0-9A-Z]|[^\w\s,.;:()\-]|[ .](?=[0-9A-Z])){4,}"  # (its 1 read as "!": "!2W66885")
 FRAGMENT_MARK = re.compile(rf"\b(?:re[ft]\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*"
                            r"part\s*[.,:'`]?\s*(\d{1,2}|[Il|!\]J])[\s-]*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
 REFERENCE_EDITS = 2

@@ -40,6 +40,8 @@ _PER_HOUR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:events?|episodes
                        re.IGNORECASE)
 _OTHER_INDEX = re.compile(r"\b(?:ODI|RDI|REI|arousal|PLM\w*|desaturation|central|CAI|limb|snor\w*|respiratory\s+"
                           r"(?:disturbance|event)\s+index|disturbance)\b", re.IGNORECASE)
+_RDI_WORDS = re.compile(r"\b(?:RDI|disturbance\s+index)\b", re.IGNORECASE)
+_AHI_WORDS = re.compile(r"\b(?:p?AHI|hypopn(?:o)?ea\s+index|REI|ODI|arousal|desaturation)\b", re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:prior|previous|comparison|earlier|last|old)\b", re.IGNORECASE)
 _COMPARISON = re.compile(r"[<>]|greater|less|more\s+than|at\s+least|above|below|≥|≤", re.IGNORECASE)
 _TOTAL_EVENTS = re.compile(r"\b(?:total[.,]?\s+(?:number\s+of\s+)?(?:respiratory\s+|"
@@ -64,7 +66,7 @@ _SLEEP_TIME = re.compile(_label_words(r"\b(?:total\s+sleep\s+time|TST|sleep\s+ti
 
 
 def sleep_study(scan: Scan) -> ExtractedField | None:
-    rdi = _first_index(scan, _RDI)
+    rdi = _first_index(scan, _RDI) or _per_hour_named(scan, _RDI_WORDS)
     ahi = (_first_index(scan, _AHI_AFTER) or _first_index(scan, _AHI) or _first_index(scan, _REI)
            or _per_hour(scan, taken=rdi))
     events = _first_number(scan, _TOTAL_EVENTS)
@@ -124,6 +126,17 @@ def _per_hour(scan: Scan, *, taken: Hit | None) -> Hit | None:
         clause = sentence_before(page, match.start())[-len(_lines_before(page, match.start(), 2)):]
         if (not any(pattern.search(clause) for pattern in (_OTHER_INDEX, _NOT_OVERALL, _COMPARISON))
                 and not _EARLIER.search(sentence_before(page, match.start()))):
+            return Hit(_decimal(match.group(1)), page.number, match.start(1), match.end(1), 0.8)
+    return None
+
+
+def _per_hour_named(scan: Scan, named: re.Pattern[str]) -> Hit | None:
+    """"41.7/h" under a grid's label whose words OCR scrambled ("respiratory⏎Result: disturbance index:
+    Oxygen nadir: 81%⏎41.7/h"): the index whose words its clause names (and no other index's)."""
+    for page, match in scan.find(_PER_HOUR):
+        clause = sentence_before(page, match.start())[-len(_lines_before(page, match.start(), 2)):]
+        if (named.search(clause) and not _AHI_WORDS.search(clause) and not _NOT_OVERALL.search(clause)
+                and not _COMPARISON.search(clause) and not _EARLIER.search(sentence_before(page, match.start()))):
             return Hit(_decimal(match.group(1)), page.number, match.start(1), match.end(1), 0.8)
     return None
 
