@@ -782,3 +782,11 @@ def test_a_per_hour_value_under_a_scrambled_rdi_label_is_the_rdi() -> None:
                         "41.7/h\nInterpretation", kind=DocumentKind.SLEEP_STUDY)
     study = extract(grid)["sleep_study"].value
     assert (study["ahi"], study["rdi"]) == (None, 41.7)
+
+
+def test_a_pressure_range_s_end_is_no_quantity_whatever_its_unit_reads() -> None:
+    order = ocr_document("Standard Written Order\nHCPCS Description Qty Settings\nE0601 CPAP machine } auto-titrating "
+                         "range 4 to 12 \u00a2m H20, FFM\nA7038 Filter, disposable 2", kind=DocumentKind.DME_ORDER)
+    items = extract(order)["items"].value
+    assert [(item["hcpcs"], item["quantity"]) for item in items] == [("E0601", 1), ("A7038", 2)]
+    assert (items[0]["settings"]["pressure_min"], items[0]["settings"]["pressure_max"]) == (4, 12)

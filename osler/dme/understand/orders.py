@@ -34,14 +34,15 @@ _QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
 # "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal, not a number with a
 # leading zero (no quantity is written so; "Portable 02 system" is OCR's O2).
-_ROW_NUMBER = re.compile(r"(?<![\w.])(?!0\d)(\d{1,2})(?![\w.%/-])(?!\s*(?:cm|l\b|lpm|liters?|mm|hours?|h\b|months?))",
-                         re.IGNORECASE)
-_SETTING_BEFORE = re.compile(r"(?:[ie]pap|pressure|min|max|@|\bat|flow|rate|ahi|rdi)\W*$", re.IGNORECASE)
+_ROW_NUMBER = re.compile(r"(?<![\w.])(?!0\d)(\d{1,2})(?![\w.%/-])"
+                         r"(?!\s*(?:[c¢]m|l\b|lpm|liters?|mm|hours?|h\b|months?))", re.IGNORECASE)
+# (or the end of a range, "auto-titrating range 4 to 12 cm H2O", its unit OCR's "¢m")
+_SETTING_BEFORE = re.compile(r"(?:[ie]pap|pressure|min|max|@|\bat|flow|rate|ahi|rdi|\d\s+to)\W*$", re.IGNORECASE)
 _RANGE_AFTER = re.compile(r"\s*(?:/|-|to)\s*\d", re.IGNORECASE)
 _ITEM_WINDOW = 160
 _WRAPPED_ROW_LINES = 2
 _NUMBER = r"(\d{1,2}(?:\.\d)?)"
-_CM = r"\s*(?:[ce]m\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)?|cwp)?"  # OCR reads the c of cm as an e
+_CM = r"\s*(?:[ce¢]m\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)?|cwp)?"  # OCR reads the c of cm as an e or a ¢
 _BILEVEL = re.compile(rf"\bipap\b[^\d]{{0,12}}{_NUMBER}{_CM}[^\d]{{0,15}}\bepap\b[^\d]{{0,12}}{_NUMBER}"
                       rf"|\b(?:bi-?level|bipap|bpap)\b[^\n\d]{{0,20}}{_NUMBER}\s*/\s*{_NUMBER}", re.IGNORECASE)
 _RANGE = re.compile(rf"\b(?:auto|apap|autopap|auto-?cpap|auto-?titrat\w*|range|pressure\s+range)\b[^\d]{{0,30}}"
