@@ -450,6 +450,7 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("Birthdate: 18. March 1952", "1952-03-18"),  # a full stop after the day
     ("This concerns WOJCIK, MEI. DOB O05 August 1936. Sex: F.", "1936-08-05"),  # a zero's ghost before the day
     ("Member Name: Abernathy, Joan. Birthdate: December 8, 193-4", "1934-12-08"),  # a speck inside the year
+    ("Seen in clinic on 01 June: 2025.", "2025-06-01"),  # a colon after the month
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
