@@ -791,3 +791,7 @@ def test_a_pressure_range_s_end_is_no_quantity_whatever_its_unit_reads() -> None
     items = extract(order)["items"].value
     assert [(item["hcpcs"], item["quantity"]) for item in items] == [("E0601", 1), ("A7038", 2)]
     assert (items[0]["settings"]["pressure_min"], items[0]["settings"]["pressure_max"]) == (4, 12)
+
+
+def test_a_colon_after_a_month_leads_only_to_a_four_digit_year() -> None:
+    assert [found.iso for found in find_dates("On 12 May: 10 units given")] == []

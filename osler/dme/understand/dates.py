@@ -42,7 +42,8 @@ _DATE = re.compile(
     rf"|(?P<a5>\d\d)(?:{_SEPARATOR}|[ :])(?P<b5>\d\d)[ :](?P<y5>(?:19|20)\d\d)"
     # (the day's full stop, as Europe writes it or OCR reads a speck: "18. March 1952")
     rf"|{_DAY_GHOST}(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`:.,]+{_MONTH.replace('mon', 'mon3')}"
-    rf"[\s,.:;\-'`°]+(?P<y3>{_YEAR4}|{_DIGITISH}{{2}})"
+    # (a colon after the month only before a four-digit year: "01 June: 2025", not "12 May: 10 units")
+    rf"(?:[\s,.\-'`°]+|[:;][\s]*(?={_DIGITISH}{{4}}))(?P<y3>{_YEAR4}|{_DIGITISH}{{2}})"
     # the month's full stop or colon, or a speck, may stand for the space or beside it ("October.15, 1944",
     # "April: 27", "September'14", "Sep .18", "Sep -18")
     rf"|{_MONTH}[\s,.:;'`°-]{{0,3}}(?P<d4>{_DIGITISH}{{1,2}}){_DAY_YEAR}(?P<y4>{_YEAR4})"
