@@ -109,3 +109,9 @@ def test_a_title_line_word_with_two_glyphs_misread() -> None:
     assert repair_title_words("Discharge Stumary") == "Discharge Stumary"
     for word in ("Attending", "Clinician", "Medicare", "Unattended"):
         assert repair_title_words(word, heading=True) == word
+
+
+def test_an_accent_ocr_read_into_a_heading_does_not_hide_it() -> None:
+    note = ocr_document("Oak Hollow Physicians\n\nRE: N\u00e9w Patient Visit\nRe patient Dmitri Montgomery. Seen in "
+                        "clinic on 09-26-2025.\nDear supplier,\nReviewed recent testing; start therapy as ordered.")
+    assert classify(note)[0] is DocumentKind.OFFICE_NOTE

@@ -795,3 +795,9 @@ def test_a_pressure_range_s_end_is_no_quantity_whatever_its_unit_reads() -> None
 
 def test_a_colon_after_a_month_leads_only_to_a_four_digit_year() -> None:
     assert [found.iso for found in find_dates("On 12 May: 10 units given")] == []
+
+
+def test_a_middle_initial_glued_to_the_given_name_by_a_speck() -> None:
+    study = ocr_document("Polysomnography Report\nBeneficiary Name: Nadia\u2019A. Underwood\nDOB: 08-15-1934\nAHI 31.2",
+                         kind=DocumentKind.SLEEP_STUDY)
+    assert extract(study)["patient_name"].value == {"family": "Underwood", "given": "Nadia"}

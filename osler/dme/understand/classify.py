@@ -9,6 +9,7 @@ grows with the margin over the runner-up."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from osler.dme.model import Document, DocumentKind
 from osler.dme.understand.events import FAX_HEADER
@@ -185,7 +186,14 @@ def _joined_title_word(found: re.Match[str]) -> str:
 def _ocr_repaired(text: str) -> str:
     """An OCR'd page's text with specks between words cleared (a title read as 'CLINICAL "SUMMARY', a heading
     as 'New Patient. Visit') and misread title words put right, so that its phrases still count."""
-    return repair_title_words(_cleared_headings(_SPECKS.sub(" ", text)))
+    return repair_title_words(_cleared_headings(_SPECKS.sub(" ", _plain_letters(text))))
+
+
+def _plain_letters(text: str) -> str:
+    """``text`` (same length) with accented letters OCR made of plain ones ("Néw Patient Visit") read plain: no
+    kind's phrase holds an accent."""
+    return "".join(plain if len(plain := unicodedata.normalize("NFKD", char)[:1]) == 1 and plain.isascii()
+                   and char.isalpha() else char for char in text)
 
 
 def classify(document: Document) -> tuple[DocumentKind, float]:
