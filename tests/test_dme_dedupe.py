@@ -303,3 +303,25 @@ def test_an_index_built_with_other_permutations_is_refused(tmp_path):
     built.close()
     with pytest.raises(ValueError, match="built with 128 permutations"):
         Deduper(num_perm=64, path=path)
+
+
+def test_a_richer_repeat_taking_the_kept_copy_s_place_keeps_what_only_the_copy_read():
+    from osler.dme.model import fill_from
+    from osler.dme.qualify import decide
+    from tests.dme_documents import case_of, oxygen_order, oxygen_test
+
+    deduper = Deduper()
+    kept = _with_text(oxygen_test(86.0, when="2025-05-01"), ORDER_TEXT)
+    del kept.fields["mrn"]  # the first copy's OCR lost the MRN…
+    deduper.add(kept)
+    rescanned = _with_text(oxygen_test(86.0, when=None), rescan(ORDER_TEXT, 3))  # …the re-scan lost the date
+    verdict = deduper.check(rescanned)
+    assert (verdict.verdict, verdict.of, verdict.richer) == ("near", kept.sha256, ("mrn",))
+    fill_from(rescanned, kept)
+    assert rescanned.fields["oxygen_test"].value["date"] == "2025-05-01"
+    assert rescanned.fields["mrn"].value == PATIENT["mrn"]
+    assert "oxygen-test-date" not in {m.code for m in decide(case_of(oxygen_order(), rescanned)).missing}
+    # what the repeat states stands: a reading it made is not overwritten by the copy's
+    other = _with_text(oxygen_test(88.0, when="2025-05-02"), ORDER_TEXT)
+    fill_from(other, kept)
+    assert other.fields["oxygen_test"].value == {"date": "2025-05-02", "spo2": 88.0, "pao2": None, "condition": "rest"}

@@ -264,10 +264,18 @@ def test_main_scores_a_given_corpus_and_prints_the_tables(tmp_path: Path) -> Non
 @pytest.mark.parametrize("line", ["Ref 94N66913 - part 2 of 3", "Document #94N66913, part 2/3",
                                   "Doc ID 94N66913 (part 2 of 3)", "Documént #94N66918, part 2/3",
                                   "Document #94N66913, part .2/3", "Ref 94N66913 - part | of 3",
-                                  "Document #94N6@913, part 2/3"])  # a glyph OCR made of a reference's 6
+                                  "Document #94N6@913, part 2/3",  # a glyph OCR made of a reference's 6
+                                  "Ref 94N66913 - part 2 of: 3",  # a speck after "of"
+                                  "Document #94N 66913, part 2/3",  # a space read into the reference
+                                  "Ref 94N.66913 - part 2 of 3",  # …or a speck
+                                  "Doc ID 94N66913 (part 2-of 3)",  # a hyphen before "of"
+                                  "Ret 94N66913 - part J of 3",  # "Ref" read as "Ret", a 1 as a J
+                                  "Doc ID !4N66913 (part 2 of 3)",  # the reference's first 9 read as a glyph
+                                  "Doc ID\u2019 94N66913 (part 2 of 3)",  # a quote OCR set after "ID"…
+                                  "Document #94N66913, part\u2019 2/3"])  # …or after "part"
 def test_fragment_marks_are_read_as_ocr_bends_them(line: str) -> None:
     mark = fragment_mark_in(f"10/05/2025 12:21 FROM: a clinic PAGE 1/1\n{line}\nPatient: Novak, Otis")
-    assert mark and (mark.part, mark.parts) == ((1 if "|" in line else 2), 3)
+    assert mark and (mark.part, mark.parts) == ((1 if "|" in line or " J " in line else 2), 3)
     assert fragment_set([("94N66913", 3)], mark) == ("94N66913", 3)
     assert fragment_set([("94N66913", 2)], mark) != ("94N66913", 2)
 

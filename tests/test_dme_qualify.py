@@ -332,3 +332,14 @@ def test_a_visit_in_an_encounter_summary_is_not_the_face_to_face_evaluation():
     summary = document(DocumentKind.ENCOUNTER_SUMMARY, **{**PATIENT, "face_to_face": {
         "date": "2025-02-01", "symptoms": ["excessive daytime sleepiness"], "comorbidities": []}})
     assert codes(decide(case_of(cpap_order(), summary, sleep_study()))) == ["face-to-face"]
+
+
+def test_an_mbi_failing_its_format_check_holds_nothing_up_when_the_plan_s_member_id_is_stated():
+    misread = "8GHEGH4RWE9"  # a 6 read as an E, twice: no MBI's format
+    order = cpap_order(mbi=misread, member_id="LPB573665252")
+    decision = decide(case_of(order, office_note(mbi=misread), sleep_study(mbi=misread)))
+    assert decision.status == "qualified", decision.missing
+    # without a plan's member ID, or with the MBI itself under the member-ID label, the MBI must be put right
+    for member_id in (None, misread):
+        alone = cpap_order(mbi=misread, member_id=member_id)
+        assert codes(decide(case_of(alone, office_note(mbi=misread), sleep_study(mbi=misread)))) == ["mbi"]

@@ -447,6 +447,10 @@ def test_an_mbi_reading_with_several_equally_likely_repairs_is_not_guessed() -> 
     ("The order is dated ! 1/21/2025.", "2025-11-21"),  # the month's first 1 read as "!" and set apart
     ("The order is dated { 1/21/2025.", "2025-11-21"),  # …or as a brace
     ("The order is dated 21 June.2025.", "2025-06-21"),  # a full stop for the space before the year
+    ("Birthdate: 18. March 1952", "1952-03-18"),  # a full stop after the day
+    ("This concerns WOJCIK, MEI. DOB O05 August 1936. Sex: F.", "1936-08-05"),  # a zero's ghost before the day
+    ("Member Name: Abernathy, Joan. Birthdate: December 8, 193-4", "1934-12-08"),  # a speck inside the year
+    ("Seen in clinic on 01 June: 2025.", "2025-06-01"),  # a colon after the month
 ])
 def test_dates_survive_ocr_specks(text: str, iso: str) -> None:
     assert [found.iso for found in find_dates(text)] == [iso]
@@ -633,3 +637,167 @@ def test_llm_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = document(LLM_DOC_TEXT, kind=DocumentKind.DME_ORDER)
     assert LlmSettings.from_env() is None
     assert extract_checked(doc).notes == []
+
+
+def test_a_speck_standing_apart_in_a_table_row_does_not_end_the_reading_s_clause() -> None:
+    walk = ocr_document("Exercise Oximetry\nDate Performed: 03 June 2025\nCondition , Oxygen Spo2\n"
+                        "At rest room air 92%\nDuring exercise room air . 90%\nDuring exercise 2 L/min 94%",
+                        kind=DocumentKind.OXYGEN_TEST)
+    assert extract(walk)["oxygen_test"].value == {"date": "2025-06-03", "spo2": 90, "pao2": None,
+                                                  "condition": "exercise"}
+
+
+def test_a_reading_under_its_label_with_blank_lines_between_is_still_read() -> None:
+    cell = ocr_document("Resting Pulse Oximetry\nStudy Date: 07-22-2025\nFindings _\nSpO2 at rest on\n\n86%\n"
+                        "room air:\n", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(cell)["oxygen_test"].value == {"date": "2025-07-22", "spo2": 86, "pao2": None,
+                                                  "condition": "rest"}
+
+
+def test_an_index_whose_decimal_point_ocr_read_as_a_colon() -> None:
+    study = ocr_document("Sleep Study\nStudy performed 24 March 2025.\nRecording duration: 5.8 hours. Total "
+                         "respiratory events: 53. Severity index: apnea-hypopnea index: 9:1/h. Supine AHI: 12.7.",
+                         kind=DocumentKind.SLEEP_STUDY)
+    assert extract(study)["sleep_study"].value["ahi"] == 9.1
+    # a time of day or a list is no index with a colon for its point
+    timed = ocr_document("Sleep Study\nLights out 10:30 pm. AHI 12, RDI 14.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(timed)["sleep_study"].value["ahi"] == 12
+
+
+def test_a_recording_time_label_with_a_speck_between_its_words() -> None:
+    study = ocr_document("Polysomnography Report\nRecording: duration: 5.4 hours. Total respiratory events: 128. "
+                         "apnea-hypopnea index: 23.7/h. Total sleep time: 4.8 hours.", kind=DocumentKind.SLEEP_STUDY)
+    assert extract(study)["sleep_study"].value["recording_hours"] == 5.4
+
+
+@pytest.mark.parametrize("line", ["Re patient Kwame EF. Thibodeaux. Date of birth 03 June 1935.",
+                                  "Patient: Fatima Jd: Espinoza. Born 12/23/1934.",
+                                  "Re patient FITZGERALD, 'OTIS. DOB 07/25/1941."])
+def test_a_middle_initial_or_a_speck_ocr_misread_does_not_cut_the_name(line: str) -> None:
+    name = extract(ocr_document(f"Polysomnography Report\n{line}\nAHI 23.7", kind=DocumentKind.SLEEP_STUDY))
+    assert name["patient_name"].value["family"] in ("Thibodeaux", "Espinoza", "Fitzgerald")
+    assert name["patient_name"].value["given"] in ("Kwame", "Fatima", "Otis")
+
+
+@pytest.mark.parametrize("rest", ["Id: 12345", "Dx: Obstructive sleep apnea"])
+def test_a_short_label_after_a_name_still_ends_it(rest: str) -> None:
+    found = extract(ocr_document(f"Facesheet\nPatient Name: Joan Ngata {rest}\nDOB: 01/02/1950",
+                                 kind=DocumentKind.FACESHEET))
+    assert found["patient_name"].value == {"family": "Ngata", "given": "Joan"}
+
+
+def test_o2_read_as_zero_two_is_no_quantity() -> None:
+    order = ocr_document("Detailed Written Order\nPatient: Leon Kaminski  DOB: 09/23/1951\nHCPCS Description Qty\n"
+                         "E1390 Oxygen concentrator 1 2 LPM continuous\nE0431 Portable 02 system 1\n"
+                         "A7038 Filter, disposable 2\nOrdering physician: Wendell McAllister, MD",
+                         kind=DocumentKind.DME_ORDER)
+    quantities = {item["hcpcs"]: item["quantity"] for item in extract(order)["items"].value}
+    assert quantities == {"E1390": 1, "E0431": 1, "A7038": 2}
+
+
+def test_a_labelled_quantity_read_as_a_look_alike_letter_and_an_icd_code_with_a_bang_for_its_i() -> None:
+    order = ocr_document("RE: Rx: Durable Medical Equipment\nThe order is dated September 11, 2025. "
+                         "E0470 Bi-level PAP, quantity 1. A7037 Tubing, quantity 1. A7038\n"
+                         "Filter, disposable, quantity Z. Diagnoses: "
+                         "G47.33 Obstructive sleep apnea; Essential\nhypertension (!10). Length of need: 12 months.",
+                         kind=DocumentKind.DME_ORDER)
+    found = extract(order)
+    assert {item["hcpcs"]: item["quantity"] for item in found["items"].value} == {"E0470": 1, "A7037": 1, "A7038": 2}
+    assert found["diagnoses"].value == ["G47.33", "I10"]
+    # a word after the label is no quantity
+    words = extract(ocr_document("DME order\nE0601 CPAP device, quantity Standard, pressure 10 cm H2O",
+                                 kind=DocumentKind.DME_ORDER))
+    assert words["items"].value[0]["quantity"] == 1
+
+
+def test_a_member_id_whose_y_ocr_read_as_a_yen_sign() -> None:
+    sheet = ocr_document("PATIENT INFORMATION\n1. PT NAME: Lindqvist, Beverly\n5. PAYER: WellCare Medicare\n"
+                         "6. MEMBER ID: \u00a5998203430\n", kind=DocumentKind.FACESHEET)
+    assert extract(sheet)["member_id"].value == "Y998203430"
+
+
+def test_a_number_before_a_written_date_is_no_ghost_of_its_day() -> None:
+    assert [found.iso for found in find_dates("Room 105 August 1936")] == []
+    assert [found.iso for found in find_dates("Seen 12 May 2025-2026")] == ["2025-05-12"]
+
+
+def test_a_short_label_word_with_a_thin_stroke_read_into_it() -> None:
+    assert repair_labels("Member Namie: RASMUSSEN. FATIMA") == "Member Name : RASMUSSEN. FATIMA"
+    for text in ("Mail: x", "Field: y", "Dates: 1/2/2025"):  # other words, or an ending added, stay as written
+        assert repair_labels(text) == text
+    order = ocr_document("DME Prescription\nMember Namie: RASMUSSEN. FATIMA \u00a9 DOB: 1954-06-15 Gender: Female\n"
+                         "E1390 Oxygen concentrator, quantity 1", kind=DocumentKind.DME_ORDER)
+    assert extract(order)["patient_name"].value == {"family": "Rasmussen", "given": "Fatima"}
+
+
+def test_an_equipment_code_whose_e_ocr_read_as_a_b() -> None:
+    order = ocr_document("Standard Written Order\nHCPCS Description Qty\nE0601 CPAP device 1\n"
+                         "Humidifier, heated, used\nBO562 with PAP 1\nA7038 Filter, disposable 2\n"
+                         "B4034 enteral feeding supply kit 1",
+                         kind=DocumentKind.DME_ORDER)
+    assert [item["hcpcs"] for item in extract(order)["items"].value] == ["E0601", "E0562", "A7038"]
+
+
+@pytest.mark.parametrize(("line", "sleepy"), [
+    ("Reports falls asleep-while reading.", True),  # OCR's hyphen joining a phrase's words
+    ("Reports falls asleep.while reading.", True),  # …or a speck
+    ("Epworth Sleepiness Scale 18/24.", True),  # above 10: excessive daytime sleepiness by the scale's cut-off
+    ("ESS: 14", True),
+    ("Denies daytime sleepiness; Epworth score 5/24.", False),
+    ("Epworth score of 10/24.", False),
+])
+def test_excessive_daytime_sleepiness_by_phrase_or_epworth_score(line: str, sleepy: bool) -> None:
+    note = ocr_document(f"Sleep Medicine Consultation\nVisit Date: 09-03-2025\nPatient presents for evaluation of "
+                        f"suspected sleep apnea. {line}\nVitals: BP 143/91, BMI 43.9.", kind=DocumentKind.OFFICE_NOTE)
+    symptoms = extract(note)["face_to_face"].value["symptoms"]
+    assert ("excessive daytime sleepiness" in symptoms) is sleepy
+
+
+def test_a_line_starting_with_ocr_s_hyphen_is_no_negation_but_a_listed_minus_is() -> None:
+    wrapped = ocr_document("Sleep Medicine Consultation\nDOS: 04/21/2025\nHPI: Patient presents for evaluation of "
+                           "suspected sleep apnea. Reports daytime\n-sleepiness, wakes with headaches.",
+                           kind=DocumentKind.OFFICE_NOTE)
+    assert extract(wrapped)["face_to_face"].value["symptoms"] == ["excessive daytime sleepiness", "morning headache"]
+    listed = ocr_document("Progress Note\nDOS: 04/21/2025\nROS: +snoring; -fever, wakes with headaches.",
+                          kind=DocumentKind.OFFICE_NOTE)
+    assert extract(listed)["face_to_face"].value["symptoms"] == ["snoring"]
+
+
+def test_a_birth_date_after_born_read_as_bom_is_no_test_date() -> None:
+    abg = ocr_document("ABG Report\nRe patient WOJCIK. JOAN. Bom 1942-03-20. Sex: F. Tested on 2025-Q8- \u00a33.\n"
+                       "PaO2: Result 54; Units mmHg. Drawn at rest on room air.", kind=DocumentKind.OXYGEN_TEST)
+    assert extract(abg)["oxygen_test"].value["date"] != "1942-03-20"
+
+
+def test_a_reading_under_a_label_that_wrapped_over_two_lines() -> None:
+    cell = ocr_document("Overnight Oximetry\nTest Date: 13-Oct-2025\nMeasurements\nLowest SpO2 during sleep (room\n"
+                        "air):\n86%\nTime with SpO2 at or below 88%: 46 minutes\nMean SpO2: 91%",
+                        kind=DocumentKind.OXYGEN_TEST)
+    assert extract(cell)["oxygen_test"].value == {"date": "2025-10-13", "spo2": 86, "pao2": None,
+                                                  "condition": "sleep"}
+
+
+def test_a_per_hour_value_under_a_scrambled_rdi_label_is_the_rdi() -> None:
+    grid = ocr_document("HSAT Interpretation\nStudy Date: 13-Jul-2025\nSummary of Findings\n. Total respiratory\n"
+                        "TRT: 5.1 hours , 213\nevents:\nrespiratory\nResult: disturbance index: Oxygen nadir: 81%\n"
+                        "41.7/h\nInterpretation", kind=DocumentKind.SLEEP_STUDY)
+    study = extract(grid)["sleep_study"].value
+    assert (study["ahi"], study["rdi"]) == (None, 41.7)
+
+
+def test_a_pressure_range_s_end_is_no_quantity_whatever_its_unit_reads() -> None:
+    order = ocr_document("Standard Written Order\nHCPCS Description Qty Settings\nE0601 CPAP machine } auto-titrating "
+                         "range 4 to 12 \u00a2m H20, FFM\nA7038 Filter, disposable 2", kind=DocumentKind.DME_ORDER)
+    items = extract(order)["items"].value
+    assert [(item["hcpcs"], item["quantity"]) for item in items] == [("E0601", 1), ("A7038", 2)]
+    assert (items[0]["settings"]["pressure_min"], items[0]["settings"]["pressure_max"]) == (4, 12)
+
+
+def test_a_colon_after_a_month_leads_only_to_a_four_digit_year() -> None:
+    assert [found.iso for found in find_dates("On 12 May: 10 units given")] == []
+
+
+def test_a_middle_initial_glued_to_the_given_name_by_a_speck() -> None:
+    study = ocr_document("Polysomnography Report\nBeneficiary Name: Nadia\u2019A. Underwood\nDOB: 08-15-1934\nAHI 31.2",
+                         kind=DocumentKind.SLEEP_STUDY)
+    assert extract(study)["patient_name"].value == {"family": "Underwood", "given": "Nadia"}

@@ -44,7 +44,43 @@ def name_similarity(first: dict[str, str] | None, second: dict[str, str] | None)
     # Nor must OCR's usual confusions ("Emest" read for "Ernest": rn as m, cl as d)
     read_alike = 100.0 if ocr_shape(f"{family_a} {given_a}") in (ocr_shape(f"{family_b} {given_b}"),
                                                                  ocr_shape(f"{given_b} {family_b}")) else 0.0
-    return max(straight, swapped, initial_dropped, read_alike)
+    # Letters OCR reads for one another ("Licyd" for "Lloyd") make a name misread, never a name matched: at
+    # most a typo's similarity, which counts only when another identifier vouches for the patient
+    best = max(straight, swapped, initial_dropped, read_alike)
+    if best >= NAME_LOOK_ALIKE_CAP:
+        return best
+    glyphs = max(_look_alike_similarity(f"{family_a} {given_a}", f"{family_b} {given_b}"),
+                 _look_alike_similarity(f"{family_a} {given_a}", f"{given_b} {family_b}"))
+    return max(best, min(glyphs, NAME_LOOK_ALIKE_CAP))
+
+
+# Glyphs OCR takes for one another in print; swapping two of one group costs ``LOOK_ALIKE_COST`` of an edit
+_LOOK_ALIKE_GROUPS = ("il1|!tfj", "oce0a", "uv", "hbk", "nmh", "gq9", "s5", "z2", "b8")
+LOOK_ALIKE_COST = 0.4
+NAME_LOOK_ALIKE_CAP = NAME_SAME - 1.0
+
+
+def _look_alike(first: str, second: str) -> bool:
+    return any(first in group and second in group for group in _LOOK_ALIKE_GROUPS)
+
+
+def _look_alike_similarity(first: str, second: str) -> float:
+    """0..100: one minus the edit distance (look-alike substitutions cheap) over the longer length; 0 for two
+    strings too unlike for it to reach a typo's similarity (checked first with the plain distance, which is
+    fast, so that comparing a name with many others' stays cheap)."""
+    if not first or not second:
+        return 0.0
+    longest = max(len(first), len(second))
+    if Levenshtein.distance(first, second) * LOOK_ALIKE_COST > (1 - NAME_TYPO / 100) * longest:
+        return 0.0
+    previous = [float(j) for j in range(len(second) + 1)]
+    for i, a in enumerate(first, 1):
+        current = [float(i)]
+        for j, b in enumerate(second, 1):
+            swap = 0.0 if a == b else LOOK_ALIKE_COST if _look_alike(a, b) else 1.0
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap))
+        previous = current
+    return 100.0 * (1 - previous[-1] / longest)
 
 
 def identifier(value: Any) -> str | None:

@@ -35,7 +35,7 @@ field                  value (JSON)
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -182,3 +182,19 @@ class OrderCase:
                    {name: ExtractedField.from_json(f) for name, f in data.get("fields", {}).items()},
                    Decision.from_json(data["decision"]) if data.get("decision") else None, data.get("superseded_by"),
                    data.get("supersedes"))
+
+
+def fill_from(richer: Document, replaced: Document) -> None:
+    """A repeat taking a kept copy's place (it reads what the copy lost) keeps what only the copy read: each
+    copy's OCR loses something of its own (the re-scan read the MRN the first copy lost, and lost the test's
+    date the first one read), and both are one document. A field the repeat lacks is taken whole, a record's
+    part it lacks (a study's or a test's date) is filled in; what the repeat states stands."""
+    for name, kept in replaced.fields.items():
+        mine = richer.fields.get(name)
+        if mine is None:
+            richer.fields[name] = kept
+        elif isinstance(mine.value, dict) and isinstance(kept.value, dict):
+            lacking = {part: value for part, value in kept.value.items()
+                       if value is not None and mine.value.get(part) is None}
+            if lacking:
+                richer.fields[name] = replace(mine, value={**mine.value, **lacking})

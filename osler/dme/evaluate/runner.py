@@ -66,7 +66,7 @@ def in_process_runner(*, processes: int = 2) -> Callable[[Path], EvaluationRun]:
 
     def run(inbox: Path) -> EvaluationRun:
         from osler.dme import dedupe, matching, qualify, text, understand
-        from osler.dme.model import Document, DocumentKind, OrderCase, Page, sha256
+        from osler.dme.model import Document, DocumentKind, OrderCase, Page, fill_from, sha256
 
         started = time.perf_counter()
         paths = sorted(p for p in inbox.iterdir() if p.is_file())
@@ -109,6 +109,9 @@ def in_process_runner(*, processes: int = 2) -> Callable[[Path], EvaluationRun]:
                 results[name] = DocumentResult(document.kind.value, {n: f.value for n, f in document.fields.items()},
                                                verdict.verdict, file_of.get(verdict.of or ""))
             if takes_place:  # a repeat reading more than the copy kept goes on in its place, as the router does
+                for _, kept in documents:
+                    if kept.sha256 == verdict.of:
+                        fill_from(document, kept)
                 documents = [(kept_names + names, document) if kept.sha256 == verdict.of else (kept_names, kept)
                              for kept_names, kept in documents]
             else:

@@ -4,7 +4,7 @@ documents are deduplicated first; a repeat that reads more than the copy kept ta
 
 from __future__ import annotations
 
-from osler.dme.model import Document, DocumentKind, ExtractedField, OrderCase
+from osler.dme.model import Document, DocumentKind, ExtractedField, OrderCase, fill_from
 from osler.dme.pipeline.runtime import current
 
 DUPLICATE_VERDICTS = ("exact", "near")
@@ -42,6 +42,7 @@ def _replace(kept: list[Document], sha256: str | None, richer: Document) -> Docu
     """Put ``richer`` in the place of the kept copy ``sha256``; the copy it replaced."""
     for position, document in enumerate(kept):
         if document.sha256 == sha256:
+            fill_from(richer, document)
             kept[position] = richer
             return document
     return None

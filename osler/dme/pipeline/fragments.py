@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Levenshtein
 
 from osler.dme.model import Document, Page
-from osler.dme.understand.normalize import fold_digits
+from osler.dme.understand.normalize import fold, fold_digits
 
 # "Ref 94N66913 - part 2 of 3", "Document #94N66913, part 2/3", "Doc ID 94N66913 (part 2 of 3)"; OCR may bend
-# the words ("Documént"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
+# the words ("Documént", "Ret"), put a speck before the part number ("part .2/3"), read a part 1 as "part | of 3"
+# or "part J of 3"
 # and misread a character of the reference — as another character or as a glyph no reference holds
 # ("#5@75361" for "#5675361") — so references are grouped by edit distance (``fragment_set``).
-_REFERENCE = r"[0-9A-Z](?:[0-9A-Z]|[^\w\s,.;:()\-]){4,}"
-FRAGMENT_MARK = re.compile(rf"\b(?:ref\b|doc\w*)\s*(?:#|id|no\.?)?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*part\s*"
-                           r"[.,:'`]?\s*(\d{1,2}|[Il|!\]])\s*(?:of|/)\s*(\d{1,2})", re.IGNORECASE)
+# (or split by a space or a speck OCR read into it: "#55C 22827", "84C.49078")
+_REFERENCE = r"[0-9A-Z!|\[\]](?:[0-9A-Z]|[^\w\s,.;:()\-]|[ .](?=[0-9A-Z])){4,}"  # (its 1 read as "!": "!2W66885")
+FRAGMENT_MARK = re.compile(rf"\b(?:re[ft]\b|doc\w*)\s*(?:#|id|no\.?)?['`]?\s*:?\s*#?\s*({_REFERENCE})\W{{0,6}}\s*\(?\s*"
+                           r"part\s*[.,:'`]?\s*(\d{1,2}|[Il|!\]J])[\s-]*(?:of|/)[.,:;'`]?\s*(\d{1,2})", re.IGNORECASE)
 REFERENCE_EDITS = 2
 
 
@@ -37,10 +39,11 @@ def fragment_mark(document: Document) -> FragmentMark | None:
 
 def fragment_mark_in(text: str) -> FragmentMark | None:
     """The mark a part's first page carries, or ``None`` (no mark, or a "part 1 of 1")."""
-    found = FRAGMENT_MARK.search(text)
+    found = FRAGMENT_MARK.search(fold(text))  # typographic quotes OCR reads for specks made plain
     if not found or int(found.group(3)) < 2:
         return None
-    return FragmentMark(found.group(1).upper(), int(fold_digits(found.group(2))), int(found.group(3)))
+    return FragmentMark(re.sub(r"[ .]", "", found.group(1)).upper(), int(fold_digits(found.group(2))),
+                        int(found.group(3)))
 
 
 def fragment_set(sets: Iterable[tuple[str, int]], mark: FragmentMark) -> tuple[str, int]:

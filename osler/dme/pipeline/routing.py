@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from osler.dme.model import Document, DocumentKind, OrderCase
+from osler.dme.model import Document, DocumentKind, OrderCase, fill_from
 from osler.dme.pipeline.deciding import DUPLICATE_VERDICTS, decided
 from osler.dme.pipeline.fragments import complete, fragment_mark, fragment_set, joined_pages
 from osler.dme.pipeline.runtime import current
@@ -144,6 +144,8 @@ def _take_place(conn: Any, cases: dict[str, OrderCase], verdict: Any, richer: Do
         case = cases.get(row["case_key"])
         if case is None:
             continue
+        for replaced in (d for d in case.documents if d.sha256 == verdict.of):
+            fill_from(richer, replaced)
         case.documents = [richer if d.sha256 == verdict.of else d for d in case.documents]
         ledger.set_document(conn, row["doc_key"], "duplicate", note=f"{verdict.verdict} duplicate of {richer.sha256}, "
                                                                      f"which reads more ({', '.join(verdict.richer)})")

@@ -4,7 +4,7 @@ well-formed Medicare Beneficiary Identifier (or, for a Medicare Advantage plan, 
 
 from __future__ import annotations
 
-from osler.dme.identity import hcpcs_codes
+from osler.dme.identity import folded_identifier, hcpcs_codes
 from osler.dme.model import DocumentKind
 from osler.dme.qualify.context import Judgement
 from osler.dme.understand.validators import valid_mbi, valid_npi
@@ -41,9 +41,14 @@ def check_order(judgement: Judgement) -> None:
 
 def check_mbi(judgement: Judgement) -> None:
     mbi = judgement.value("mbi")
-    if not mbi and judgement.value("member_id"):
+    plan_id = _plan_member_id(judgement)
+    if not mbi and plan_id:
         # A Medicare Advantage plan identifies the member by its own ID; the MBI is not what it bills against.
         judgement.passed("No MBI; the plan's member ID identifies the patient.")
+        return
+    if mbi and plan_id and not valid_mbi(str(mbi)):
+        # …so an MBI that fails its format check (OCR's misreading, more often than not) holds nothing up
+        judgement.passed(f"MBI {mbi} fails its format check; the plan's member ID {plan_id} identifies the patient.")
         return
     if not mbi:
         judgement.fail("mbi", "The patient's Medicare Beneficiary Identifier (MBI) is not on the order or the "
@@ -51,6 +56,14 @@ def check_mbi(judgement: Judgement) -> None:
         return
     judgement.check(valid_mbi(str(mbi)), "mbi", f"MBI {mbi} is not a valid Medicare Beneficiary Identifier "
                     "(11 characters, e.g. 1EG4-TE5-MK73); please check it against the patient's card.", "MBI valid.")
+
+
+def _plan_member_id(judgement: Judgement) -> str | None:
+    """The plan's member ID, when it is not the MBI itself written under a member-ID label."""
+    member_id = judgement.value("member_id")
+    if not member_id or folded_identifier(member_id) == folded_identifier(judgement.value("mbi")):
+        return None
+    return str(member_id)
 
 
 def check_diagnosis(judgement: Judgement, code: str, condition: str) -> None:

@@ -9,20 +9,23 @@ grows with the margin over the runner-up."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from osler.dme.model import Document, DocumentKind
 from osler.dme.understand.events import FAX_HEADER
-from osler.dme.understand.labels import repair_title_words
+from osler.dme.understand.labels import TITLE_WORDS, repair_title_words
 from osler.dme.understand.normalize import fold
 from osler.dme.understand.scan import words
 
 TITLE_LINES = 8
 TITLE_FACTOR = 3.0
 HEADING_WORDS = 6
+TITLE_LINE_WORDS = 3
 MIN_SCORE = 4.0
 _SPECKS = re.compile(r"[\"'`\u201c\u201d\u2018\u2019\u00b0~*]")  # what OCR leaves between words, in no phrase
-# A period or comma between two words of a heading line ("RE: New Patient. Visit"): a title is no sentence
-_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,](?= [A-Za-z])")
+# A period, comma or colon between two words of a heading line ("RE: New Patient. Visit", "Progress: Note"): a
+# title is no sentence
+_HEADING_SPECK = re.compile(r"(?<=[A-Za-z])[.,:;](?= [A-Za-z])|(?<=[A-Za-z] )[.,:;](?=[A-Za-z])")  # "CLINICAL .SUMMARY"
 
 # (weight, phrases) per kind; phrases are regex fragments (see ``scan.words``).
 EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
@@ -79,8 +82,13 @@ EVIDENCE: dict[DocumentKind, tuple[tuple[float, tuple[str, ...]], ...]] = {
              r"oxygen\s+(?:saturation\s+)?(?:qualification|qualifying|assessment|evaluation|titration)\s*(?:test|"
              r"study|form|report)?", r"exercise\s+oximetry", r"nocturnal\s+oximetry", r"pulse\s+oximetry\s+(?:test|"
              r"report|study)", r"home\s+oxygen\s+(?:evaluation|qualification)",
-             r"(?:resting|pulse|finger|continuous)\s+oximetry", r"oximetry\s+(?:test|report|study|results)")),
-        (2.5, (r"oximetry", r"sp\s*[o0]\s*2", r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air",
+             r"(?:resting|pulse|finger|continuous)\s+oximetry", r"oximetry\s+(?:test|report|study|results)",
+             # a plain title ("Qualifying Oxygen Test", "Oxygen Saturation Study"): the title is all there may be
+             # of the kind when OCR garbles the one reading under it
+             r"(?:qualifying\s+)?oxygen\s+(?:saturation\s+)?(?:test|study)(?:\s+(?:results|report))?",
+             r"(?:saturation|desaturation)\s+(?:test|study)")),
+        (2.5, (r"oximetry", r"s\W?p\s*[o0]\s*2",  # OCR may set a glyph inside "SpO2" ("S$pO2")
+               r"pa\s*[o0]\s*2", r"pac\s*[o0]\s*2", r"room\s+air",
                r"oxygen\s+saturation",
                r"desaturation", r"nadir", r"hco3", r"(?:time|minutes)\s+(?:below|under|at\s+or\s+below|<=?)\s*88",
                r"with\s+(?:supplemental\s+)?oxygen", r"\bpH\b", r"heart\s+rate", r"distance\s+walked")),
@@ -154,17 +162,38 @@ def _heading_spans(text: str) -> list[tuple[int, int]]:
 
 def _cleared_headings(text: str) -> str:
     """``text`` (same length) with the periods and commas OCR put between the words of its heading lines
-    cleared, so that a heading's phrase reads whole."""
+    cleared, and a title word whose first letter OCR set apart joined again ("Pulmonary F ollow-up Visit"),
+    so that a heading's phrase reads whole."""
     cleared = list(text)
     for start, end in _heading_spans(text):
-        cleared[start:end] = _HEADING_SPECK.sub(" ", text[start:end])
+        heading = _SPLIT_TITLE_WORD.sub(_joined_title_word, _HEADING_SPECK.sub(" ", text[start:end]))
+        # a title line proper (a few words), not a labelled line of the title area ("Medicare ID: ...")
+        title_line = len(heading.split()) <= TITLE_LINE_WORDS
+        cleared[start:end] = repair_title_words(heading, heading=True) if title_line else heading
     return "".join(cleared)
+
+
+# A capital set apart from the rest of its word by a space: joined only when that makes a title word ("A summary
+# of care" keeps its article)
+_SPLIT_TITLE_WORD = re.compile(r"(?<![\w-])([A-Z]) ([a-z][a-z-]+)")
+
+
+def _joined_title_word(found: re.Match[str]) -> str:
+    joined = found.group(1) + found.group(2)
+    return joined + " " if joined.lower() in TITLE_WORDS else found.group()
 
 
 def _ocr_repaired(text: str) -> str:
     """An OCR'd page's text with specks between words cleared (a title read as 'CLINICAL "SUMMARY', a heading
     as 'New Patient. Visit') and misread title words put right, so that its phrases still count."""
-    return repair_title_words(_cleared_headings(_SPECKS.sub(" ", text)))
+    return repair_title_words(_cleared_headings(_SPECKS.sub(" ", _plain_letters(text))))
+
+
+def _plain_letters(text: str) -> str:
+    """``text`` (same length) with accented letters OCR made of plain ones ("Néw Patient Visit") read plain: no
+    kind's phrase holds an accent."""
+    return "".join(plain if len(plain := unicodedata.normalize("NFKD", char)[:1]) == 1 and plain.isascii()
+                   and char.isalpha() else char for char in text)
 
 
 def classify(document: Document) -> tuple[DocumentKind, float]:

@@ -12,11 +12,12 @@ from osler.dme.understand.normalize import fold_digits
 from osler.dme.understand.scan import Hit, Scan, ScanPage, checkbox, phrases, words
 from osler.dme.understand.vocabulary import COMORBIDITIES, CONDITION_CODES, KNOWN_ICD10, SYMPTOMS
 
-_ICD10 = re.compile(r"(?<![A-Za-z0-9.])([A-Z0-9l|£€])([0-9OoIlSB]{2})(?:\.([0-9A-Z]{1,4})|([0-9A-Z]{0,4}))"
+# (OCR's "!" for an I, "(!10)" for "(I10)", like its bar and its 1)
+_ICD10 = re.compile(r"(?<![A-Za-z0-9.])([A-Z0-9l|!£€])([0-9OoIlSB]{2})(?:\.([0-9A-Z]{1,4})|([0-9A-Z]{0,4}))"
                     r"(?![A-Za-z0-9])")
 _ICD_FORMAT = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
-_LETTER_LOOKALIKES = str.maketrans({"6": "G", "1": "I", "l": "I", "|": "I", "5": "S", "2": "Z", "8": "B", "0": "O",
-                                    "£": "E", "€": "E"})
+_LETTER_LOOKALIKES = str.maketrans({"6": "G", "1": "I", "l": "I", "|": "I", "!": "I", "5": "S", "2": "Z", "8": "B",
+                                    "0": "O", "£": "E", "€": "E"})
 _ICD10_OCR = re.compile(r"(?<![A-Za-z0-9.])([A-Z0-9l|£€])[ ]?-?[ ]?([0-9OoIlSB]{2})[ ]?[.:,;][ ]?([0-9A-Z]{1,3})"
                         r"(?:[ ]([0-9]))?(?![A-Za-z0-9])")
 _RATIO_AFTER = re.compile(r"\s?/\s?\d")
@@ -31,12 +32,19 @@ _VISIT_DATE_LABELS = phrases("date of service", "dos", "visit date", "date of vi
                              "date of consultation", "consult date", "office visit date", "visit", "seen",
                              "face-to-face date", "date of face-to-face", "f2f date", "note date", "clinic date")
 _NEGATION = re.compile(r"\b(?:no|not|denies|denied|deny|negative\s+for|without|absent|free\s+of|never|ruled\s+out|"
-                       r"r/o|none)\b|(?<!\w)-(?=\s*\w)", re.IGNORECASE)
+                       r"r/o|none)\b|(?<!\w)(?<![A-Za-z]\n)-(?=\s*\w)", re.IGNORECASE)
+# (a "-" before a word negates it, "-fever, -chills", but not one starting a line that runs on from a word above:
+# that is the phrase wrapped, OCR's hyphen — "Reports daytime⏎-sleepiness, wakes with headaches")
 _AFFIRMATION = re.compile(r"\b(?:positive\s+for|reports?|endorses?|admits?|complains?\s+of|c/o|presents?\s+with|"
                           r"but|however|yes)\b|\+", re.IGNORECASE)
 # A line break ends a clause unless the line plainly runs on (it ends in a comma, a hyphen or mid-phrase).
 _CLAUSE_END = re.compile(r"[.;!?]|(?<![,a-z \-])\n|\bbut\b|\bhowever\b", re.IGNORECASE)
 _ANSWER_AFTER = re.compile(r"\s*[:\-]\s*(yes|y|present|positive|\+|no|n|denies|negative|absent|none)\b", re.IGNORECASE)
+# "Epworth Sleepiness Scale 18/24", "ESS: 14", "Epworth score of 12": above 10 is excessive daytime sleepiness
+_EPWORTH = re.compile(r"\b(?:epworth(?:\s+sleepiness)?(?:\s+(?:scale|score))?|ESS)\b(?:\s+(?:score|of|was|is|=))*"
+                      r"[\s:=]*(\d{1,2})(?!\d)(?!\s*%)", re.IGNORECASE)
+EPWORTH_SLEEPY = 11
+EXCESSIVE_SLEEPINESS = "excessive daytime sleepiness"
 _FAMILY_HISTORY = re.compile(r"family\s+history|\bFHx?\b|mother|father|brother|sister|sibling|parent",
                              re.IGNORECASE)
 
@@ -110,6 +118,9 @@ def _read_icd10(match: re.Match[str], in_diagnosis_context: bool) -> str | None:
 def face_to_face(scan: Scan) -> ExtractedField | None:
     date = labelled_date(scan, _VISIT_DATE_LABELS) or first_event_date(scan)
     symptoms = _mentioned(scan, SYMPTOMS)
+    sleepy = _sleepy_by_epworth(scan)
+    if sleepy and all(name != EXCESSIVE_SLEEPINESS for name, _ in symptoms):
+        symptoms = sorted([*symptoms, (EXCESSIVE_SLEEPINESS, sleepy)], key=lambda item: (item[1].page, item[1].start))
     comorbidities = _mentioned(scan, COMORBIDITIES)
     if date is None and not symptoms and not comorbidities:
         return None
@@ -126,11 +137,22 @@ def face_to_face(scan: Scan) -> ExtractedField | None:
                                              0.9 if date and date.confidence > 0.8 else 0.75))
 
 
+def _sleepy_by_epworth(scan: Scan) -> Hit | None:
+    """Where the note scores the Epworth Sleepiness Scale above 10 of 24 — excessive daytime sleepiness by the
+    scale's own cut-off, whether or not the note names it in words."""
+    for page, match in scan.find(_EPWORTH):
+        if EPWORTH_SLEEPY <= int(match.group(1)) <= 24:
+            return Hit(EXCESSIVE_SLEEPINESS, page.number, match.start(1), match.end(1))
+    return None
+
+
 def _mentioned(scan: Scan, vocabulary: dict[str, tuple[str, ...]]) -> list[tuple[str, Hit]]:
-    """Canonical names affirmed in the text (a mention counts unless negated), in order of first mention."""
+    """Canonical names affirmed in the text (a mention counts unless negated), in order of first mention.
+    OCR may join a phrase's words with a hyphen or a speck ("falls asleep-while reading", "headaches.on
+    awakening")."""
     found: list[tuple[str, Hit]] = []
     for name, synonyms in vocabulary.items():
-        for page, match in scan.find(words(*synonyms)):
+        for page, match in scan.find(words(*(synonym.replace(r"\s+", r"(?:\s+|\s*[.-]\s*)") for synonym in synonyms))):
             if _affirmed(page, match):
                 found.append((name, Hit(name, page.number, match.start(), match.end())))
                 break

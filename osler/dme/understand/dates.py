@@ -25,6 +25,10 @@ _DIGITISH = r"[0-9OoIl|SBZ$\]\[!]"
 _SEPARATOR = r"\s?[-/.°']\s?[('`]?"
 # Between a written date's day and year: a comma as OCR may read it, with specks ("Oct 23,:> 2025")
 _DAY_YEAR = r"(?:st|nd|rd|th)?[\s,.;:'`°>~*]{1,4}"
+# A written date's four-digit year, with a speck OCR may set among its digits ("December 8, 193-4")
+_YEAR4 = rf"{_DIGITISH}(?:['.-]?{_DIGITISH}){{3}}"
+# A day OCR read with a zero's ghost before it ("DOB O05 August 1936")
+_DAY_GHOST = r"(?:[0Oo](?=\d\d(?![\w/])))?"
 _DATE = re.compile(
     # not inside a longer number or date, but a dash or a stop that OCR put before a date may stand there
     # ("D.O.B.: -07/28/1947", "Study performed .Aug 12, 2025")
@@ -36,11 +40,13 @@ _DATE = re.compile(
     # a form's padded date whose slashes OCR lost to spaces or read as colons ("10°18 1956", "06 09 1946",
     # "10:18:1956"; a four-digit year, so that no time of day reads as a date)
     rf"|(?P<a5>\d\d)(?:{_SEPARATOR}|[ :])(?P<b5>\d\d)[ :](?P<y5>(?:19|20)\d\d)"
-    rf"|(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`:]+{_MONTH.replace('mon', 'mon3')}[\s,.\-'`°]+"
-    rf"(?P<y3>{_DIGITISH}{{4}}|{_DIGITISH}{{2}})"
+    # (the day's full stop, as Europe writes it or OCR reads a speck: "18. March 1952")
+    rf"|{_DAY_GHOST}(?P<d3>{_DIGITISH}{{1,2}})(?:st|nd|rd|th)?[\s\-°'`:.,]+{_MONTH.replace('mon', 'mon3')}"
+    # (a colon after the month only before a four-digit year: "01 June: 2025", not "12 May: 10 units")
+    rf"(?:[\s,.\-'`°]+|[:;][\s]*(?={_DIGITISH}{{4}}))(?P<y3>{_YEAR4}|{_DIGITISH}{{2}})"
     # the month's full stop or colon, or a speck, may stand for the space or beside it ("October.15, 1944",
     # "April: 27", "September'14", "Sep .18", "Sep -18")
-    rf"|{_MONTH}[\s,.:;'`°-]{{0,3}}(?P<d4>{_DIGITISH}{{1,2}}){_DAY_YEAR}(?P<y4>{_DIGITISH}{{4}})"
+    rf"|{_MONTH}[\s,.:;'`°-]{{0,3}}(?P<d4>{_DIGITISH}{{1,2}}){_DAY_YEAR}(?P<y4>{_YEAR4})"
     rf")(?![\w/]|\.\d)",
     re.IGNORECASE,
 )
@@ -84,12 +90,12 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
             month, day = day, month
         year = _full_year(year_text, birth=birth)
     elif groups["d3"]:
-        day_text, year_text = fold_digits(groups["d3"]), fold_digits(groups["y3"])
+        day_text, year_text = fold_digits(groups["d3"]), _year_digits(groups["y3"])
         if not (day_text.isdigit() and year_text.isdigit()):
             return None
         day, month, year = int(day_text), _MONTHS[groups["mon3"].lower()[:3]], _full_year(year_text, birth=birth)
     else:
-        day_text, year_text = fold_digits(groups["d4"]), fold_digits(groups["y4"])
+        day_text, year_text = fold_digits(groups["d4"]), _year_digits(groups["y4"])
         if not (day_text.isdigit() and year_text.isdigit()):
             return None
         month, day, year = _MONTHS[groups["mon"].lower()[:3]], int(day_text), int(year_text)
@@ -99,6 +105,11 @@ def _to_iso(match: re.Match[str], *, birth: bool) -> str | None:
         return dt.date(year, month, day).isoformat()
     except ValueError:
         return None
+
+
+def _year_digits(text: str) -> str:
+    """A written year's digits: look-alike glyphs read as digits, specks among them dropped."""
+    return re.sub(r"['.-]", "", fold_digits(text))
 
 
 def _full_year(text: str, *, birth: bool) -> int:

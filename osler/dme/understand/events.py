@@ -16,8 +16,9 @@ STUDY_DATE_LABELS = phrases("study date", "date of study", "test date", "date of
                             "tested on", "test performed on", "study done on", "date of procedure", "procedure date",
                             "recorded on", "collection date", "date collected", "collected", "specimen date",
                             "date/time", "date of testing")
-_NOT_EVENT_DATE = re.compile(r"birth|dob|d\.o\.b|born|report|sign|print|fax|interpret|read|received|order|sent|"
-                             r"dictat|transcri|admi|discharge|referr", re.IGNORECASE)
+# ("bom": "born" with its rn read as an m)
+_NOT_EVENT_DATE = re.compile(r"birth|dob|d\.o\.b|born|\bbom\b|report|sign|print|fax|interpret|read|received|order|"
+                             r"sent|dictat|transcri|admi|discharge|referr", re.IGNORECASE)
 FAX_HEADER = re.compile(r"\bFROM\b.*\bTO\b|\bPAGE\s*\d+\s*(?:/|of)\s*\d+|\bP\.\s?\d{3}", re.IGNORECASE)
 _CLAUSE_BOUNDARY = re.compile(r"\d[.;,]?\s|[.;]\s")
 

@@ -25,8 +25,11 @@ _PATIENT_LABELS = (  # (labels, confidence, lines above the label that must not 
 _NOT_PATIENT_CONTEXT = (r"physician|provider|doctor|practitioner|prescriber|practice|facility|contact|guarantor|"
                         r"insured|subscriber|emergency|company|employer|supplier|referr|ordering|spouse|parent|"
                         r"pharmacy|agency|witness|representative|caregiver|interpreter|technolog")
-_NAME_WORDS = (r"[A-Z][A-Za-z'\-]+(?:[,.]\s*[A-Z][A-Za-z'\-]+)?(?:[ ]+(?:[A-Z]\.?|[a-z]\.)[-,'`]?(?![A-Za-z'\-]))?"
-               r"(?:[ ]+[A-Z][A-Za-z'\-]+){0,2}")
+# (a speck OCR left before the given name is passed over: "FITZGERALD, 'OTIS"; a middle initial may be read
+# with a second glyph and a colon for its stop, "Kwame EF. Thibodeaux", "Fatima Jd: Espinoza", when a name
+# follows it)
+_NAME_WORDS = (r"[A-Z][A-Za-z'\-]+(?:[,.]\s*['`\"]?[A-Z][A-Za-z'\-]+)?(?:[ ]+(?:[A-Z]\.?|[a-z]\.|[A-Z][A-Za-z]?[.:]"
+               r"(?=[ ]+[A-Z][a-z]))[-,'`]?(?![A-Za-z'\-]))?(?:[ ]+[A-Z][A-Za-z'\-]+){0,2}")
 # Letters and narratives name the patient in a sentence: "Re patient Leon K. Valenzuela", "This concerns ..."
 # (OCR may read its rn as an m, or put a speck after the lead word: "This concerns. DOE, JANE")
 _PATIENT_WORD = rf"(?:pati{OCR_E}nt|pt\.?)"

@@ -13,6 +13,7 @@ still spans of the page.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rapidfuzz.distance import Levenshtein
 
@@ -29,6 +30,7 @@ _WORD = re.compile(r"[A-Za-z0-9|]{3,}")
 _TITLE_WORD = re.compile(r"[A-Za-z0-9|]+(?:[^\x00-\x7f][A-Za-z0-9|]+)?")
 _STRAY_GLYPH = re.compile(r"[^\x00-\x7f]")
 FUZZY_MIN_LENGTH = 6
+LONG_TITLE_WORD = 7
 
 
 def ocr_shape(word: str) -> str:
@@ -46,7 +48,15 @@ TITLE_WORDS = ("summary", "encounter", "discharge", "progress", "consultation", 
                "oximetry", "overnight", "prescription", "demographics", "registration", "interpretation",
                "equipment", "written", "detailed", "standard", "evaluation", "ambulatory", "nocturnal", "arterial",
                "clinical", "continuity", "attended", "titration", "medicine", "pulmonary", "follow-up")
-_TITLE_SHAPES = {ocr_shape(word): word for word in TITLE_WORDS}
+
+
+def title_shape(word: str) -> str:
+    """``ocr_shape`` with the confusions of a title's large letters too: a u read as "ti" or "ii" ("Clinical
+    Stimmary"). Kept to titles: in a label or a name "ti" is as often a "ti"."""
+    return ocr_shape(word.lower().replace("ti", "u").replace("ii", "u"))
+
+
+_TITLE_SHAPES = {title_shape(word): word for word in TITLE_WORDS}
 
 
 def repair_labels(text: str) -> str:
@@ -62,34 +72,75 @@ def repair_labels(text: str) -> str:
     return "".join(repaired)
 
 
-def repair_title_words(text: str) -> str:
-    """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary") put right,
-    so that a kind's title still counts as its evidence."""
+def repair_title_words(text: str, *, heading: bool = False) -> str:
+    """``text`` (same length) with misread words of document titles anywhere ("Visit Simmary", "Encounter
+    S:-.ary") put right, so that a kind's title still counts as its evidence. On a ``heading`` line, where a
+    title is expected and its large letters blur, a word of ``LONG_TITLE_WORD`` letters or more may be two
+    glyphs misread ("Discharge Stumary"), none added or lost — a word with a letter more or less is another
+    word ("Attending", "Clinician")."""
     repaired = list(text)
     for word in _TITLE_WORD.finditer(text):
         if len(word.group()) < 3:
             continue
-        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS)
+        extra = 1 if heading and len(word.group()) >= LONG_TITLE_WORD else 0
+        meant = label_word(word.group(), _TITLE_SHAPES, TITLE_WORDS, shape_of=title_shape, extra_edits=extra)
         if meant and meant != word.group().lower():
+            repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
+    for word in _PUNCTUATED_WORD.finditer(text):
+        meant = _unreadable_letters_word(word.group())
+        if meant:
             repaired[word.start():word.end()] = _like(meant, word.group()).ljust(len(word.group()))
     return "".join(repaired)
 
 
-def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS) -> str | None:
+# A word with a run of punctuation OCR read for letters it could not make out ("S:-.ary" for "Summary")
+_PUNCTUATED_WORD = re.compile(r"(?<![\w.:;,/-])[A-Za-z]+[^\w\s/()]{1,3}[A-Za-z]+(?![\w:;/-])")
+_UNREADABLE_RUN = re.compile(r"[^A-Za-z]+")
+
+
+def _unreadable_letters_word(word: str) -> str | None:
+    """The one title word ``word`` can be when its punctuation run stands for as many letters as it has glyphs
+    or fewer ("S:\u2122mmary"), the letters it kept exactly where the title word has them (three at least, so a
+    word it can be is not guessed from a letter or two), or None."""
+    letters = sum(char.isalpha() for char in word)
+    if letters < 3 or len(word) < 5:
+        return None
+    pattern = re.compile("".join(re.escape(ocr_shape(part)) if part.isalpha() else f"[a-z]{{1,{len(part)}}}"
+                                 for part in re.split(r"([^A-Za-z]+)", word) if part))
+    found = [title for title in TITLE_WORDS if pattern.fullmatch(ocr_shape(title))]
+    return found[0] if len(found) == 1 else None
+
+
+def label_word(word: str, shapes: dict[str, str] | None = None, words: tuple[str, ...] = LABEL_WORDS, *,
+               shape_of: Callable[[str], str] = ocr_shape, extra_edits: int = 0) -> str | None:
     """The label (or title) word ``word`` reads as (see the module docstring), or None. A stray glyph in it
     stands for a letter OCR could not read, one edit more allowed."""
     shapes = _SHAPES if shapes is None else shapes
     if word.lower() in words:
         return word.lower()
-    shape = ocr_shape(word)
+    shape = shape_of(word)
     meant = shapes.get(shape)
     if meant is None and len(word) >= FUZZY_MIN_LENGTH:
         # one edit away, but not the word with an ending added ("Physicians" is a word, not a misread label)
-        edits = 1 + bool(_STRAY_GLYPH.search(word))
-        close = [label for label_shape, label in shapes.items() if Levenshtein.distance(shape, label_shape) <= edits
+        edits = 1 + bool(_STRAY_GLYPH.search(word)) + extra_edits
+        close = [label for label_shape, label in shapes.items()
+                 if (Levenshtein.distance(shape, label_shape) <= edits - extra_edits
+                     or (len(shape) == len(label_shape) == len(label) == len(word)
+                         and Levenshtein.distance(shape, label_shape) <= edits))
                  and not shape.startswith(label_shape)]
         meant = close[0] if len(close) == 1 else None
+    if meant is None and len(word) < FUZZY_MIN_LENGTH:
+        meant = _thin_stroke_dropped(shape, shapes)
     return meant if meant and len(meant) <= len(word) else None
+
+
+def _thin_stroke_dropped(shape: str, shapes: dict[str, str]) -> str | None:
+    """The one word of four letters or more that a short word's shape spells without one thin stroke inside
+    it ("Namie" for "Name": OCR reads a speck as an i or an l — an ``l`` in the shape), or None. Only inside
+    the word: an ending added ("Dates") is another word."""
+    found = {shapes[dropped] for i in range(1, len(shape) - 1) if shape[i] == "l"
+             and len(dropped := shape[:i] + shape[i + 1:]) >= 4 and dropped in shapes}
+    return found.pop() if len(found) == 1 else None
 
 
 def _like(word: str, written: str) -> str:

@@ -25,20 +25,24 @@ _SIGNATURE_DATE = re.compile(r"signature[^\n]{0,60}?\bdate\b|signed\s+(?:on|date
 _OTHER_DATES = r"birth|dob|study|test|visit|service|admi|discharge|print|fax|received|sent|collect|report|effective"
 
 # A code: a letter and four digits, OCR's letter-for-digit swaps allowed in the digit positions.
-# OCR reads an E as £ or €, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!")
-_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEK£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
-_QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3})\b"
+# OCR reads an E as £, € or B, a 0 as a D or Q, a 1 as a bar or "!" ("EQ60!", "BO562")
+_HCPCS = re.compile(r"(?<![A-Za-z0-9])([AEKB£€])[ ]?([0-9OoIlSBDQ]{3}[0-9OoIlSBDQ|!\]])(?![A-Za-z0-9])")
+# (a labelled quantity may be a digit OCR read as its look-alike letter: "quantity Z." for 2, "Qty: l" for 1)
+_E_LOOKALIKES = str.maketrans({"£": "E", "€": "E", "B": "E"})  # no B code is DME equipment or supplies
+_QUANTITY = re.compile(r"(?:\b(?:qty|quantity|units?)|#|\bx)[\s:.=\-'\"]{0,4}(\d{1,3}|(?-i:[ZSIl|!]))(?![\w|!])"
                        r"|\b(\d{1,3})\s*(?:each|ea|units?)\b", re.IGNORECASE)
 # A table row's quantity: the first number standing alone after the code ("A7038 Filter, disposable 2",
-# "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal.
-_ROW_NUMBER = re.compile(r"(?<![\w.])(\d{1,2})(?![\w.%/-])(?!\s*(?:cm|l\b|lpm|liters?|mm|hours?|h\b|months?))",
-                         re.IGNORECASE)
-_SETTING_BEFORE = re.compile(r"(?:[ie]pap|pressure|min|max|@|\bat|flow|rate|ahi|rdi)\W*$", re.IGNORECASE)
+# "E0601 CPAP device 1 Pressure: 7 cmH2O"), not a setting with its unit, not a decimal, not a number with a
+# leading zero (no quantity is written so; "Portable 02 system" is OCR's O2).
+_ROW_NUMBER = re.compile(r"(?<![\w.])(?!0\d)(\d{1,2})(?![\w.%/-])"
+                         r"(?!\s*(?:[c¢]m|l\b|lpm|liters?|mm|hours?|h\b|months?))", re.IGNORECASE)
+# (or the end of a range, "auto-titrating range 4 to 12 cm H2O", its unit OCR's "¢m")
+_SETTING_BEFORE = re.compile(r"(?:[ie]pap|pressure|min|max|@|\bat|flow|rate|ahi|rdi|\d\s+to)\W*$", re.IGNORECASE)
 _RANGE_AFTER = re.compile(r"\s*(?:/|-|to)\s*\d", re.IGNORECASE)
 _ITEM_WINDOW = 160
 _WRAPPED_ROW_LINES = 2
 _NUMBER = r"(\d{1,2}(?:\.\d)?)"
-_CM = r"\s*(?:[ce]m\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)?|cwp)?"  # OCR reads the c of cm as an e
+_CM = r"\s*(?:[ce¢]m\s*(?:of\s*)?(?:h\s*[2z]\s*[o0]|water)?|cwp)?"  # OCR reads the c of cm as an e or a ¢
 _BILEVEL = re.compile(rf"\bipap\b[^\d]{{0,12}}{_NUMBER}{_CM}[^\d]{{0,15}}\bepap\b[^\d]{{0,12}}{_NUMBER}"
                       rf"|\b(?:bi-?level|bipap|bpap)\b[^\n\d]{{0,20}}{_NUMBER}\s*/\s*{_NUMBER}", re.IGNORECASE)
 _RANGE = re.compile(rf"\b(?:auto|apap|autopap|auto-?cpap|auto-?titrat\w*|range|pressure\s+range)\b[^\d]{{0,30}}"
@@ -117,7 +121,7 @@ def items(scan: Scan) -> ExtractedField | None:
     found: dict[str, dict[str, Any]] = {}
     first: tuple[ScanPage, int, int] | None = None
     for page, match in scan.find(_HCPCS):
-        code = match.group(1).upper().replace("£", "E").replace("€", "E") + fold_digits(match.group(2))
+        code = match.group(1).upper().translate(_E_LOOKALIKES) + fold_digits(match.group(2))
         if code not in HCPCS:
             code = _misread_device_code(page, match, code) or code
         if code in HCPCS and code not in found:
@@ -170,7 +174,7 @@ def _quantity(page: ScanPage, after: int) -> int:
                       and not _RANGE_AFTER.match(text, number.end())), None)
              or labelled)
     if found:
-        number = int(next(group for group in found.groups() if group))
+        number = int(fold_digits(next(group for group in found.groups() if group)))
         if 0 < number < 100:
             return number
     return 1

@@ -40,8 +40,11 @@ CONDITIONS = {"exercise": re.compile(r"exercis|exertion|ambulat|walk|6\s*-?\s*mi
               "rest": re.compile(r"\brest|resting|sitting|seated|supine\s+at\s+rest|\bABG\b|arterial\s+blood\s+gas",
                                  re.IGNORECASE)}
 _QUALIFYING = re.compile(r"qualif", re.IGNORECASE)
-# a sentence's end, not a speck OCR set between two words of one ("During exercise room. air 80%")
-_CLAUSE_BREAK = re.compile(r"[.!?](?=\s+(?![a-z]))|\n\s*\n")
+# a sentence's end, not a speck OCR set between two words of one ("During exercise room. air 80%") nor one
+# standing apart in a table row ("During exercise room air . 90%"): a sentence's period follows its last word
+_LABEL_TAIL = re.compile(r"[A-Za-z][A-Za-z ]{0,15}\)?[:;]?")  # a word or two ending a label: "air):"
+_SENTENCE_BREAK = re.compile(r"(?<!\s)[.!?](?=\s+(?![a-z]))")
+_CLAUSE_BREAK = re.compile(_SENTENCE_BREAK.pattern + r"|\n\s*\n")
 QUALIFYING_SPO2 = 89.0  # Group I (≤ 88 %) and Group II (89 %) of LCD L33797
 SPO2_RANGE = (50.0, 100.0)
 PAO2_RANGE = (20.0, 150.0)
@@ -132,13 +135,19 @@ def _distance(pattern: re.Pattern[str], text: str, position: int) -> int | None:
 def _clause(page: ScanPage, start: int, end: int) -> tuple[str, str]:
     """The text of the clause holding ``page.folded[start:end]``, before and after it: back to the sentence's
     start (at most the line above, when the reading's own line has no words before it: a form's value under
-    its label, or prose wrapped), forward to the end of the sentence or the line."""
+    its label, or prose wrapped; blank lines OCR put between a cell's lines are passed over, and so is a line
+    holding only the end of the label the cell wrapped), forward to the end of the sentence or the line."""
     text = page.folded
     line_start = text.rfind("\n", 0, start) + 1
     floor = line_start
+    breaks_before = _CLAUSE_BREAK
     if line_start and not re.search(r"[A-Za-z]", text[line_start:start]):
-        floor = text.rfind("\n", 0, line_start - 1) + 1
-    breaks = [found.end() for found in _CLAUSE_BREAK.finditer(text, floor, start)]
+        floor = text.rfind("\n", 0, len(text[:line_start].rstrip())) + 1
+        if floor and _LABEL_TAIL.fullmatch(text[floor:line_start].strip()):
+            # the line above is only the end of a label a cell wrapped ("Lowest SpO2 during sleep (room⏎air):")
+            floor = text.rfind("\n", 0, len(text[:floor].rstrip())) + 1
+        breaks_before = _SENTENCE_BREAK
+    breaks = [found.end() for found in breaks_before.finditer(text, floor, start)]
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     stop = _CLAUSE_BREAK.search(text, end, line_end)

@@ -42,6 +42,8 @@ _TOKEN = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
 def parse_person(text: str) -> dict[str, str] | None:
     """``{"family", "given"}`` from a written name, or None when ``text`` does not look like one."""
     text = re.sub(r"\([^)]*\)", " ", text).strip(" ,.;:-_")
+    # a middle initial OCR glued to the given name with a speck ("Nadia'A. Underwood"): the initial apart again
+    text = re.sub(r"\b([A-Za-z]{2,})['`]([A-Z])\.(?=\s)", r"\1 \2.", text)
     text = re.sub(r"^\d[\W\d]*(?=[A-Za-z])", "", text)  # a row's number or a speck OCR read as one ("3 McAllister")
     # "ESPINOZA. AISHA": a full stop after a whole first word (not an initial or a title) is OCR's comma
     text = re.sub(r"^([A-Za-z'\-]{3,})\.(?=\s+[A-Z])", lambda found: found.group(1) + ("." if found.group(1).lower()

@@ -38,6 +38,10 @@ _CLAUSE_BREAK = re.compile(r"(?<=[A-Za-z]{3})[.;]\s|[ ]{2,}|\|")
 # but no value ("Patient ID: 327933" is a label line, not a heading)
 _HEADING_TAIL = re.compile(r"\w*(?:[ /&-]+[A-Za-z]+){0,2}[ ]*:?[ ]*")
 _SENTENCE_END = re.compile(r"(?<=[A-Za-z]{3})\.\s")
+# A middle initial OCR read with a colon for its full stop ("Fatima Jd: Espinoza"): a name word, a one- or
+# two-letter token, the colon, and a capitalized word right after it
+_INITIAL_COLON = re.compile(r"[A-Za-z]{2,}[ ]+([A-Z][a-z]?)$")
+_NAME_AFTER_COLON = re.compile(r"[ ][A-Z][a-z]+")
 _LABEL_WORD_LIST = """
     dob d.o.b birth birthdate born date of dt mrn mr chart record medical med rec sex gender age phone tel cell
     fax home email id no number num medicare mbi hicn member subscriber policy group plan insurance payer ins
@@ -139,6 +143,8 @@ class Scan:
         while stop and not re.search(r"[A-Za-z0-9]{3}", page.folded[start:stop.start()]):
             start = stop.end()  # nothing yet but OCR's specks of a table's borders: the value comes after them
             stop = _COLUMN_END.search(page.folded, start, line_end)
+        while name and stop and _initial_before_colon(page.folded, start, stop):
+            stop = _COLUMN_END.search(page.folded, stop.end(), line_end)
         end = stop.start() if stop else line_end
         name_end = (_NAME_END if name else _SENTENCE_END).search(page.folded, start, end) if name or sentence else None
         if name_end and (not stop or name_end.start() < end):
@@ -284,3 +290,11 @@ def choose(scan: Scan, options: dict[str, re.Pattern[str]], *, within: tuple[Sca
         return None
     _ticked, _page, _start, value, page, found = max(mentions, key=lambda mention: mention[:3])
     return value, page, found
+
+
+def _initial_before_colon(text: str, start: int, stop: re.Match[str]) -> bool:
+    """Whether the colon ``stop`` found in a name starting at ``start`` is a middle initial's full stop as OCR
+    read it, not the colon of the next label: a label is a word ("ID:", "Sex:"), never a lone initial."""
+    initial = _INITIAL_COLON.search(text, start, stop.start())
+    return (stop.group() == ":" and initial is not None and initial.group(1).lower() not in _LABEL_WORDS
+            and _NAME_AFTER_COLON.match(text, stop.end()) is not None)

@@ -18,9 +18,11 @@ _PSG = words(r"polysomno\w*", "PSG", r"in[\s-]lab(?:oratory)?", r"attended", r"s
              r"type\s+(?:I|1)\s+study", r"laboratory\s+sleep\s+study", r"sleep\s+stag\w*", "EEG",
              r"facility[\s-]based", r"titration")
 # An index's value, on its line or at the start of the next (a form's cell, prose wrapped); OCR may set the
-# decimal point off by a space ("41 .8/h") or read it as one ("41 3 events/hr").
+# decimal point off by a space ("41 .8/h") or read it as one, or as a colon or comma ("41 3 events/hr", "9:1/h")
+# — the latter only with the rate's unit after it, which a list's separator or a time of day never has.
 _INDEX_VALUE = (r"[^\n\d<>]{0,40}?(?:\n[^\n\d<>]{0,20}?)?"
-                r"(\d{1,3}(?:[ ]?\.[ ]?\d{1,2}|[ ]\d(?=\s*(?:events?\b|/\s*h|per\s+h)))?)(?![ ]?\.?\d)(?!\s*%)"
+                r"(\d{1,3}(?:[ ]?\.[ ]?\d{1,2}|(?:[ ]|[ ]?[:,][ ]?)\d(?=\s*(?:events?\b|/\s*h|per\s+h)))?)"
+                r"(?![ ]?\.?\d)(?!\s*%)"
                 r"(?!\s*(?:min|sec|hour|hr|am|pm)\b)")
 _NOT_OVERALL = re.compile(r"(?:rem|nrem|non-?rem|supine|non-?supine|lateral|prone|side|left|right|central|"
                           r"obstructive\s+apnea|criteria|threshold|if|baseline|goal|residual|on\s+cpap|titrat\w*|"
@@ -38,25 +40,33 @@ _PER_HOUR = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*(?:events?|episodes
                        re.IGNORECASE)
 _OTHER_INDEX = re.compile(r"\b(?:ODI|RDI|REI|arousal|PLM\w*|desaturation|central|CAI|limb|snor\w*|respiratory\s+"
                           r"(?:disturbance|event)\s+index|disturbance)\b", re.IGNORECASE)
+_RDI_WORDS = re.compile(r"\b(?:RDI|disturbance\s+index)\b", re.IGNORECASE)
+_AHI_WORDS = re.compile(r"\b(?:p?AHI|hypopn(?:o)?ea\s+index|REI|ODI|arousal|desaturation)\b", re.IGNORECASE)
 _EARLIER = re.compile(r"\b(?:prior|previous|comparison|earlier|last|old)\b", re.IGNORECASE)
 _COMPARISON = re.compile(r"[<>]|greater|less|more\s+than|at\s+least|above|below|≥|≤", re.IGNORECASE)
 _TOTAL_EVENTS = re.compile(r"\b(?:total[.,]?\s+(?:number\s+of\s+)?(?:respiratory\s+|"
                            r"apnea\s*(?:\+|and|/|&)\s*hypopnea\s+|resp\.?\s+)?events|total\s+apneas?\s*(?:\+|and|&|/)\s*hypopneas?|apneas?\s*\+\s*hypopneas?"
                            r"|number\s+of\s+(?:apneas?\s+and\s+hypopneas?|respiratory\s+events)|total\s+a\s*\+\s*h)"
                            r"[^\n\d]{0,20}(\d{1,4})(?!\s*(?:/|per)\s*h)(?!\.\d)", re.IGNORECASE)
+def _label_words(label: str) -> str:
+    """A label pattern whose words may have OCR's specks between them ("Recording: duration: 5.4 hours")."""
+    return label.replace(r"\s+", r"[:.,]?\s+")
+
+
 _DURATION = (r"[^\d]{0,25}(?:(\d{1,2}):(\d{2})(?:\s*(?:hh:mm|hours|hrs|h))?"
              r"|(\d{1,2})\s*h(?:(?:ou)?rs?)?\.?\s*(\d{1,2})\s*m(?:in(?:utes)?)?"
              r"|(\d{1,4}(?:\.\d{1,2})?)\s*(hours?|hrs?|h|minutes?|mins?|m)\b)")
-_RECORDING_TIME = re.compile(r"\b(?:total\s+recording(?:\s+time)?|recording\s+time|TRT|total\s+monitoring\s+time|"
-                             r"monitoring\s+time|study\s+duration|recording\s+duration|valid\s+recording\s+time|"
-                             r"total\s+study\s+time|time\s+in\s+bed|TIB)\b" + _DURATION, re.IGNORECASE)
+_RECORDING_TIME = re.compile(_label_words(r"\b(?:total\s+recording(?:\s+time)?|recording\s+time|TRT|total\s+monitoring"
+                                          r"\s+time|monitoring\s+time|study\s+duration|recording\s+duration|valid\s+"
+                                          r"recording\s+time|total\s+study\s+time|time\s+in\s+bed|TIB)\b") + _DURATION,
+                             re.IGNORECASE)
 LOST_POINT_RATIO = 4.0  # an index this many times the events per recorded hour cannot be what they make…
 INDEX_AGREEMENT = 0.3  # …and its tenth agrees with them within this share
-_SLEEP_TIME = re.compile(r"\b(?:total\s+sleep\s+time|TST|sleep\s+time)\b" + _DURATION, re.IGNORECASE)
+_SLEEP_TIME = re.compile(_label_words(r"\b(?:total\s+sleep\s+time|TST|sleep\s+time)\b") + _DURATION, re.IGNORECASE)
 
 
 def sleep_study(scan: Scan) -> ExtractedField | None:
-    rdi = _first_index(scan, _RDI)
+    rdi = _first_index(scan, _RDI) or _per_hour_named(scan, _RDI_WORDS)
     ahi = (_first_index(scan, _AHI_AFTER) or _first_index(scan, _AHI) or _first_index(scan, _REI)
            or _per_hour(scan, taken=rdi))
     events = _first_number(scan, _TOTAL_EVENTS)
@@ -120,6 +130,17 @@ def _per_hour(scan: Scan, *, taken: Hit | None) -> Hit | None:
     return None
 
 
+def _per_hour_named(scan: Scan, named: re.Pattern[str]) -> Hit | None:
+    """"41.7/h" under a grid's label whose words OCR scrambled ("respiratory⏎Result: disturbance index:
+    Oxygen nadir: 81%⏎41.7/h"): the index whose words its clause names (and no other index's)."""
+    for page, match in scan.find(_PER_HOUR):
+        clause = sentence_before(page, match.start())[-len(_lines_before(page, match.start(), 2)):]
+        if (named.search(clause) and not _AHI_WORDS.search(clause) and not _NOT_OVERALL.search(clause)
+                and not _COMPARISON.search(clause) and not _EARLIER.search(sentence_before(page, match.start()))):
+            return Hit(_decimal(match.group(1)), page.number, match.start(1), match.end(1), 0.8)
+    return None
+
+
 def _lines_before(page: ScanPage, position: int, lines: int) -> str:
     """The text from the start of the line ``lines - 1`` lines above ``position``'s own line up to it."""
     start = page.folded.rfind("\n", 0, position)
@@ -160,5 +181,7 @@ def _study_type(scan: Scan) -> str:
 
 
 def _decimal(text: str) -> float:
-    """A value as OCR left it: "41 .8" is 41.8, and so is "41 8" (its point read as a space)."""
-    return float(text.replace(" ", "") if "." in text else text.replace(" ", "."))
+    """A value as OCR left it: "41 .8" is 41.8, and so are "41 8" and "41:8" (its point read as a space or a
+    colon)."""
+    text = text.replace(" ", "") if "." in text else re.sub(r"[ ]?[:,][ ]?|[ ]", ".", text)
+    return float(text)
