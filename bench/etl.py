@@ -111,7 +111,7 @@ def change_patients(chronicle: Chronicle, count: int) -> int:
     with chronicle.engine.connect() as conn:
         ids = [row.res_id for row in conn.execute(
             text("SELECT res_id FROM resource WHERE res_type = 'Patient' ORDER BY res_id LIMIT :n"), {"n": count})]
-    for stored in chronicle.read_current_many("Patient", ids):
+    for stored in (chronicle.read("Patient", res_id) for res_id in ids):
         patient = stored.resource
         patient["address"] = [{**(patient.get("address") or [{}])[0], "line": [f"{stored.version} Bench Street"]}]
         chronicle.update("Patient", stored.res_id, patient)

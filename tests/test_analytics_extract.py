@@ -17,7 +17,7 @@ from osler.analytics.layout import AnalyticsLayout
 from osler.analytics.parts import PARQUET_SCHEMA, ParquetPart
 from osler.analytics.transform import TransformReport
 from osler.analytics.watermark import read_watermark
-from osler.chronicle.export import ExportBatch
+from osler.chronicle.export import SCAN_SHARE, ExportBatch, export_changed
 from osler.chronicle.store import Chronicle
 
 
@@ -147,14 +147,19 @@ def test_ndjson_is_one_valid_resource_per_line_without_deletions(chronicle: Chro
     assert read_watermark(layout.watermark_file("parquet")).seq == 0
 
 
-def test_read_current_many_reads_in_batches_and_keeps_tombstones(chronicle: Chronicle) -> None:
+@pytest.mark.parametrize("scan_share", [SCAN_SHARE, 0], ids=["scan-or-lookup", "lookup"])
+def test_the_export_reads_in_batches_and_keeps_tombstones(chronicle: Chronicle, scan_share: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("osler.chronicle.export.SCAN_SHARE", scan_share)  # 0: never one pass over the table
     populate(chronicle)
     chronicle.delete("Patient", "p2")
-    found = chronicle.read_current_many("Patient", ["p0", "p1", "p2", "absent"], batch_size=2)
-    by_id = {stored.res_id: stored for stored in found}
+    batches = list(export_changed(chronicle, 0, chronicle.last_sequence(), batch_rows=2))
+    assert max(len(batch) for batch in batches) <= 2
+    by_id = {row["res_id"]: row for batch in batches if batch.res_type == "Patient"
+             for row in batch.table.to_pylist()}
     assert set(by_id) == {"p0", "p1", "p2"}
-    assert by_id["p2"].deleted and by_id["p2"].content is None
-    assert by_id["p0"].resource["name"][0]["family"] == "Family0"
+    assert by_id["p2"]["deleted"] and by_id["p2"]["content"] is None
+    assert orjson.loads(by_id["p0"]["content"])["name"][0]["family"] == "Family0"
 
 
 def test_a_second_concurrent_run_is_refused(chronicle: Chronicle, tmp_path: Path) -> None:

@@ -38,11 +38,8 @@ class ParquetPart:
         self._writer = pq.ParquetWriter(path, PARQUET_SCHEMA, compression="zstd")
 
     def write(self, batch: ExportBatch) -> int:
-        columns = batch.table
-        table = pa.table([columns["res_id"], columns["version"],
-                          columns["last_updated"].cast(PARQUET_SCHEMA.field("last_updated").type),
-                          columns["deleted"], columns["seq"], columns["content"]], schema=PARQUET_SCHEMA)
-        self._writer.write_table(table)
+        # The export's columns under this format's names ("content" is the part's "resource")
+        self._writer.write_table(batch.table.rename_columns(PARQUET_SCHEMA.names).cast(PARQUET_SCHEMA))
         return len(batch)
 
     def close(self) -> None:

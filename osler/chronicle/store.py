@@ -8,7 +8,7 @@ change feed → audit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,7 +23,7 @@ from osler.chronicle.history import HistoryPage
 from osler.chronicle.migrations_runner import upgrade
 from osler.chronicle.records import SYSTEM, Actor, Change, SearchPage, Stored, WriteResult
 from osler.chronicle.rows import CurrentReader, StaleVersion, apply_write, current_row
-from osler.chronicle.schema import change_feed, resource
+from osler.chronicle.schema import change_feed
 from osler.chronicle.search import match_pks, parse_search
 from osler.chronicle.searching import Searcher
 from osler.chronicle.transactions import EntryRequest, EntryResult, TransactionRunner, parse_entries
@@ -112,29 +112,6 @@ class Chronicle:
         if stored.deleted:
             raise Gone(f"version {version} of {res_type}/{res_id} is a deletion")
         return stored
-
-    def read_current_many(self, res_type: str, res_ids: Collection[str], *, actor: Actor = SYSTEM,
-                          batch_size: int = 500) -> list[Stored]:
-        """The current version of each of ``res_ids`` that exists, tombstones included (``deleted``).
-
-        For bulk consumers such as the analytics extract: one query per ``batch_size`` ids through
-        the (res_type, res_id) unique index instead of one read per resource, and one audit record per
-        batch (``export``, with the count) instead of one per resource. Order is not guaranteed.
-        """
-        require_type(res_type)
-        wanted = sorted(set(res_ids))
-        found: list[Stored] = []
-        columns = (resource.c.pk, resource.c.res_id, resource.c.version, resource.c.last_updated,
-                   resource.c.content, resource.c.deleted)
-        with begin_read(self.engine) as conn:
-            for start in range(0, len(wanted), batch_size):
-                batch = wanted[start:start + batch_size]
-                rows = conn.execute(select(*columns).where(resource.c.res_type == res_type,
-                                                           resource.c.res_id.in_(batch))).all()
-                found.extend(Stored(res_type, row.res_id, row.version, row.last_updated, row.content,
-                                    bool(row.deleted), row.pk) for row in rows)
-                self.audit.record(actor, "export", res_type, detail=f"{len(rows)} resources")
-        return found
 
     # ---------------------------------------------------------------- writes
     def create(self, resource: Any, *, actor: Actor = SYSTEM, if_none_exist: str | None = None) -> WriteResult:
